@@ -1,0 +1,107 @@
+/* api.h — what every HTTP handler sees: the request (method, path parameters, query, body,
+ * the authenticated actor) and how it answers (status + JSON, or an mf_error). Handlers live
+ * in h_<resource>.c and are listed in router.c. */
+#ifndef MF_API_H
+#define MF_API_H
+#include <jansson.h>
+#include "app/ops.h"
+
+#define API_MAX_PARAMS 4
+
+typedef struct api_req {
+    mf_app *app;
+    db *d;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    char params[API_MAX_PARAMS][MF_ID_LEN + 1]; /* {} segments of the route, in order */
+    const char *body;
+    size_t body_len;
+    mf_user user; /* the caller (when the route needs auth) */
+    mf_actor actor;
+    /* answer */
+    int status;
+    json_t *resp; /* owned; NULL with 204 */
+    mf_error err;
+} api_req;
+
+typedef int (*api_handler)(api_req *r); /* 0: status/resp set; -1: err set */
+
+/* ---- input (json_in.c) ---- */
+/* Parse the body as a JSON object (400 invalid_request naming the problem). */
+int jin_body(api_req *r, json_t **out);
+/* Parse the body as an object or an array (for bulk routes). */
+int jin_body_any(api_req *r, json_t **out);
+/* Fields: required → 400 when missing; wrong type → 400; *present (may be NULL) says whether
+ * the key was there (null counts as absent unless allow_null). */
+int jin_str(api_req *r, json_t *o, const char *key, int required, size_t maxlen, const char **out);
+int jin_int(api_req *r, json_t *o, const char *key, int required, long lo, long hi, int *out,
+            int *present);
+int jin_bool(api_req *r, json_t *o, const char *key, int *out, int *present);
+/* An array of id strings (1..max); *out is an array of pointers into o, freed by the caller. */
+int jin_ids(api_req *r, json_t *o, const char *key, int max, char ***out, int *n);
+int jin_reject_unknown_type(api_req *r, json_t *o, const char *key, json_type want);
+const char *api_query(api_req *r, const char *key);
+/* ?limit= (1..500, default 50) and ?cursor= */
+int api_page(api_req *r, mf_page *pg);
+/* 400 invalid_request "<field>: <what>" */
+int api_bad(api_req *r, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- output (reply.c) ---- */
+int api_ok(api_req *r, int status, json_t *body); /* takes body */
+int api_no_content(api_req *r);
+int api_fail_from(api_req *r, const mf_error *e);
+/* {items, next_cursor} from a filled array and the page state */
+json_t *api_list(json_t *items, const mf_page *pg);
+json_t *render_org(const mf_org *o);
+json_t *render_user(const mf_user *u);
+json_t *render_mailbox(const mf_mailbox *m);
+json_t *render_slot(const mf_slot *s);
+json_t *render_request(const mf_request *q);
+json_t *render_prospect(const mf_prospect *p);
+json_t *render_connections(const mf_user *u, const mf_connections *c);
+/* list callbacks: ctx is a json_t array */
+void collect_org(const mf_org *o, void *ctx);
+void collect_user(const mf_user *u, void *ctx);
+void collect_mailbox(const mf_mailbox *m, void *ctx);
+void collect_slot(const mf_slot *s, void *ctx);
+void collect_request(const mf_request *q, void *ctx);
+void collect_prospect(const mf_prospect *p, void *ctx);
+
+/* ---- handlers ---- */
+int h_healthz(api_req *r);
+int h_orgs_create(api_req *r);
+int h_orgs_list(api_req *r);
+int h_orgs_get(api_req *r);
+int h_orgs_patch(api_req *r);
+int h_users_create(api_req *r);
+int h_users_list(api_req *r);
+int h_users_get(api_req *r);
+int h_users_patch(api_req *r);
+int h_users_me(api_req *r);
+int h_users_connections(api_req *r);
+int h_users_tokens(api_req *r);
+int h_team_connections(api_req *r);
+int h_slots_buy(api_req *r);
+int h_slots_list(api_req *r);
+int h_user_slots_assign(api_req *r);
+int h_user_slots_remove(api_req *r);
+int h_mailboxes_create(api_req *r);
+int h_mailboxes_list(api_req *r);
+int h_mailboxes_get(api_req *r);
+int h_mailboxes_patch(api_req *r);
+int h_mailboxes_delete(api_req *r);
+int h_mailboxes_default(api_req *r);
+int h_master_inbox_put(api_req *r);
+int h_requests_create(api_req *r);
+int h_requests_list(api_req *r);
+int h_requests_get(api_req *r);
+int h_requests_approve(api_req *r);
+int h_requests_reject(api_req *r);
+int h_prospects_create(api_req *r);
+int h_prospects_list(api_req *r);
+int h_prospects_reassign(api_req *r);
+int h_audit_list(api_req *r);
+int h_notifications_list(api_req *r);
+int h_notifications_read(api_req *r);
+#endif

@@ -1,0 +1,232 @@
+/* http.c — libmicrohttpd glue: connection context, bounded body reading, auth, dispatch to the
+ * router, JSON responses; see http.h. */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+#include "api/auth.h"
+#include "api/http.h"
+#include "api/router.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+#if MHD_VERSION < 0x00097002
+typedef int MHD_Result_t;
+#else
+typedef enum MHD_Result MHD_Result_t;
+#endif
+
+struct http_server {
+    mf_app *app;
+    struct MHD_Daemon *daemon;
+};
+
+typedef struct conn_ctx {
+    strbuf body;
+    int too_large;
+} conn_ctx;
+
+static MHD_Result_t send_json(struct MHD_Connection *c, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct MHD_Response *resp;
+    if (text) {
+        size_t n = strlen(text);
+        resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_Result_t ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static MHD_Result_t send_error(struct MHD_Connection *c, const mf_error *e)
+{
+    api_req tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    api_fail_from(&tmp, e);
+    MHD_Result_t ret = send_json(c, tmp.status, tmp.resp);
+    json_decref(tmp.resp);
+    return ret;
+}
+
+static void handle(mf_app *app, struct MHD_Connection *c, const char *method, const char *url,
+                   conn_ctx *ctx, int *status_out, json_t **resp_out)
+{
+    api_req r;
+    memset(&r, 0, sizeof(r));
+    r.app = app;
+    r.conn = c;
+    r.method = method;
+    r.path = url;
+    r.body = ctx->body.buf;
+    r.body_len = ctx->body.len;
+    const route *rt = NULL;
+    int rc = 0;
+    switch (router_match(method, url, &r, &rt)) {
+    case ROUTE_NO_PATH:
+        rc = mf_fail(&r.err, 404, "not_found", NULL, "no route %s %s; see docs/api.md", method,
+                     url);
+        break;
+    case ROUTE_NO_METHOD:
+        rc = mf_fail(&r.err, 405, "method_not_allowed", NULL, "%s is not allowed on %s", method,
+                     url);
+        break;
+    case ROUTE_FOUND:
+        if (ctx->too_large) {
+            rc = mf_fail(&r.err, 413, "payload_too_large", NULL,
+                         "the request body is larger than %ld bytes", app->cfg.max_body_bytes);
+            break;
+        }
+        r.d = app_db(app, &r.err);
+        if (!r.d) {
+            rc = -1;
+            break;
+        }
+        if (rt->auth == ROUTE_AUTH && auth_bearer(&r) < 0) {
+            rc = -1;
+            break;
+        }
+        rc = rt->handler(&r);
+        if (r.d && r.d->in_tx) db_rollback(r.d); /* a handler must never leave one open */
+        break;
+    }
+    if (rc < 0) {
+        json_decref(r.resp);
+        r.resp = NULL;
+        if (r.err.status >= 500) log_errorx("%s %s: %s", method, url, r.err.message);
+        api_fail_from(&r, &r.err);
+    }
+    *status_out = r.status;
+    *resp_out = r.resp;
+}
+
+static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    conn_ctx *ctx = *con_cls;
+    if (!ctx) {
+        ctx = xcalloc(1, sizeof(*ctx));
+        strbuf_init(&ctx->body, (size_t)s->app->cfg.max_body_bytes);
+        *con_cls = ctx;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoll(cl, NULL, 10) > s->app->cfg.max_body_bytes) {
+            mf_error e;
+            mf_fail(&e, 413, "payload_too_large", NULL, "the request body is larger than %ld bytes",
+                    s->app->cfg.max_body_bytes);
+            return send_error(c, &e);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!ctx->too_large && strbuf_add(&ctx->body, upload_data, *upload_size) < 0) {
+            ctx->too_large = 1;
+            strbuf_release(&ctx->body);
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    int status;
+    json_t *resp;
+    handle(s->app, c, method, url, ctx, &status, &resp);
+    log_debug("%s %s -> %d", method, url, status);
+    MHD_Result_t ret = send_json(c, status, resp);
+    json_decref(resp);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    conn_ctx *ctx = *con_cls;
+    if (!ctx) return;
+    strbuf_release(&ctx->body);
+    free(ctx);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n') line[--n] = '\0';
+    log_warnx("http: %s", line);
+}
+
+/* "HOST:PORT" or "[V6]:PORT" → a bound address. */
+static int resolve(const char *listen, struct sockaddr_storage *ss, mf_error *err)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || !colon[1])
+        return mf_fail(err, 400, "bad_config", NULL, "listen: expected HOST:PORT, got '%s'", listen);
+    size_t hl = (size_t)(colon - listen);
+    if (listen[0] == '[' && hl > 2 && listen[hl - 1] == ']') {
+        memcpy(host, listen + 1, hl - 2);
+        host[hl - 2] = '\0';
+    } else {
+        if (hl >= sizeof(host)) return mf_fail(err, 400, "bad_config", NULL, "listen: host too long");
+        memcpy(host, listen, hl);
+        host[hl] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc != 0 || !res)
+        return mf_fail(err, 400, "bad_config", NULL, "listen: cannot resolve '%s': %s", listen,
+                       gai_strerror(rc));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+http_server *http_start(mf_app *app, mf_error *err)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (resolve(app->cfg.listen, &ss, err) < 0) return NULL;
+    http_server *s = xcalloc(1, sizeof(*s));
+    s->app = app;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+#ifdef MHD_USE_EPOLL
+    flags |= MHD_USE_EPOLL;
+#endif
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_END);
+    if (!s->daemon) {
+        free(s);
+        mf_fail(err, 500, "listen_failed", NULL,
+                "cannot listen on %s (address in use or not allowed?)", app->cfg.listen);
+        return NULL;
+    }
+    return s;
+}
+
+void http_stop(http_server **s)
+{
+    if (!s || !*s) return;
+    MHD_stop_daemon((*s)->daemon);
+    free(*s);
+    *s = NULL;
+}

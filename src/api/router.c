@@ -1,0 +1,85 @@
+/* router.c — the route table of the HTTP API (see docs/api.md) and its matcher. */
+#include <string.h>
+#include "api/router.h"
+
+#define V1 "/api/v1"
+
+static const route routes[] = {
+    {"GET", "/healthz", h_healthz, ROUTE_PUBLIC},
+    {"GET", V1 "/healthz", h_healthz, ROUTE_PUBLIC},
+    {"POST", V1 "/orgs", h_orgs_create, ROUTE_AUTH},
+    {"GET", V1 "/orgs", h_orgs_list, ROUTE_AUTH},
+    {"GET", V1 "/orgs/{}", h_orgs_get, ROUTE_AUTH},
+    {"PATCH", V1 "/orgs/{}", h_orgs_patch, ROUTE_AUTH},
+    {"GET", V1 "/me", h_users_me, ROUTE_AUTH},
+    {"POST", V1 "/users", h_users_create, ROUTE_AUTH},
+    {"GET", V1 "/users", h_users_list, ROUTE_AUTH},
+    {"GET", V1 "/users/{}", h_users_get, ROUTE_AUTH},
+    {"PATCH", V1 "/users/{}", h_users_patch, ROUTE_AUTH},
+    {"GET", V1 "/users/{}/connections", h_users_connections, ROUTE_AUTH},
+    {"POST", V1 "/users/{}/tokens", h_users_tokens, ROUTE_AUTH},
+    {"POST", V1 "/users/{}/slots", h_user_slots_assign, ROUTE_AUTH},
+    {"DELETE", V1 "/users/{}/slots/{}", h_user_slots_remove, ROUTE_AUTH},
+    {"GET", V1 "/connections", h_team_connections, ROUTE_AUTH},
+    {"POST", V1 "/slots", h_slots_buy, ROUTE_AUTH},
+    {"GET", V1 "/slots", h_slots_list, ROUTE_AUTH},
+    {"POST", V1 "/mailboxes", h_mailboxes_create, ROUTE_AUTH},
+    {"GET", V1 "/mailboxes", h_mailboxes_list, ROUTE_AUTH},
+    {"GET", V1 "/mailboxes/{}", h_mailboxes_get, ROUTE_AUTH},
+    {"PATCH", V1 "/mailboxes/{}", h_mailboxes_patch, ROUTE_AUTH},
+    {"DELETE", V1 "/mailboxes/{}", h_mailboxes_delete, ROUTE_AUTH},
+    {"POST", V1 "/mailboxes/{}/default", h_mailboxes_default, ROUTE_AUTH},
+    {"PUT", V1 "/master-inbox", h_master_inbox_put, ROUTE_AUTH},
+    {"POST", V1 "/mailbox-requests", h_requests_create, ROUTE_AUTH},
+    {"GET", V1 "/mailbox-requests", h_requests_list, ROUTE_AUTH},
+    {"GET", V1 "/mailbox-requests/{}", h_requests_get, ROUTE_AUTH},
+    {"POST", V1 "/mailbox-requests/{}/approve", h_requests_approve, ROUTE_AUTH},
+    {"POST", V1 "/mailbox-requests/{}/reject", h_requests_reject, ROUTE_AUTH},
+    {"POST", V1 "/prospects", h_prospects_create, ROUTE_AUTH},
+    {"GET", V1 "/prospects", h_prospects_list, ROUTE_AUTH},
+    {"POST", V1 "/prospects/reassign", h_prospects_reassign, ROUTE_AUTH},
+    {"GET", V1 "/audit-log", h_audit_list, ROUTE_AUTH},
+    {"GET", V1 "/notifications", h_notifications_list, ROUTE_AUTH},
+    {"POST", V1 "/notifications/{}/read", h_notifications_read, ROUTE_AUTH},
+};
+
+/* Compare path to pattern segment by segment; "{}" takes one id-shaped segment. */
+static int path_matches(const char *pattern, const char *path, api_req *r)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (p[0] == '{' && p[1] == '}') {
+            const char *end = strchr(s, '/');
+            size_t len = end ? (size_t)(end - s) : strlen(s);
+            if (len == 0 || len >= sizeof(r->params[0]) || np == API_MAX_PARAMS) return 0;
+            memcpy(r->params[np], s, len);
+            r->params[np][len] = '\0';
+            if (!mf_id_valid(r->params[np])) return 0;
+            np++;
+            s += len;
+            p += 2;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else {
+            return 0;
+        }
+    }
+    if (*s == '/' && s[1] == '\0') s++; /* tolerate one trailing slash */
+    return *p == '\0' && *s == '\0';
+}
+
+enum route_match router_match(const char *method, const char *path, api_req *r, const route **out)
+{
+    int path_found = 0;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!path_matches(routes[i].pattern, path, r)) continue;
+        path_found = 1;
+        if (strcmp(routes[i].method, method) == 0) {
+            *out = &routes[i];
+            return ROUTE_FOUND;
+        }
+    }
+    return path_found ? ROUTE_NO_METHOD : ROUTE_NO_PATH;
+}

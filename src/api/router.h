@@ -1,0 +1,20 @@
+/* router.h — the route table: method + path pattern ("{}" = one id segment) → handler, and
+ * whether the route needs a bearer token. */
+#ifndef MF_ROUTER_H
+#define MF_ROUTER_H
+#include "api/api.h"
+
+enum route_auth { ROUTE_PUBLIC = 0, ROUTE_AUTH = 1 };
+
+typedef struct route {
+    const char *method;
+    const char *pattern;
+    api_handler handler;
+    enum route_auth auth;
+} route;
+
+enum route_match { ROUTE_FOUND, ROUTE_NO_PATH, ROUTE_NO_METHOD };
+
+/* Match method+path; fills r->params. */
+enum route_match router_match(const char *method, const char *path, api_req *r, const route **out);
+#endif

@@ -1,0 +1,25 @@
+/* app.h — the process-wide context shared by the API, the CLI (and later the engine): the
+ * configuration, the master key, and one database connection per thread (opened lazily,
+ * closed at thread exit). */
+#ifndef MF_APP_H
+#define MF_APP_H
+#include "store/db.h"
+#include "util/config.h"
+#include "util/crypto.h"
+
+typedef struct mf_app {
+    mf_config cfg;
+    mf_key key;
+} mf_app;
+
+/* Load config (path may be NULL), apply db_override/listen_override when not NULL, set the log
+ * level, load or create the master key. */
+int app_init(mf_app *app, const char *config_path, const char *db_override,
+             const char *listen_override, mf_error *err);
+void app_deinit(mf_app *app);
+/* This thread's connection to cfg.db (opened on first use). NULL with err on failure. */
+db *app_db(mf_app *app, mf_error *err);
+void app_db_release(void); /* close this thread's connection */
+/* Open the database and apply missing migrations; *applied gets how many ran. */
+int app_migrate(mf_app *app, int *applied, mf_error *err);
+#endif

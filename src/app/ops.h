@@ -1,0 +1,116 @@
+/* ops.h — the domain operations shared by the HTTP API and the command line. Each one checks
+ * the actor's rights (R1), gathers facts from the store, applies the pure rules of src/core,
+ * writes in ONE transaction, and records the audit entry (R27). Errors come back in mf_error
+ * with the API's status, code and rule. */
+#ifndef MF_OPS_H
+#define MF_OPS_H
+#include "app/app.h"
+#include "store/store.h"
+
+/* ---- seats, limits, slots (seat_ops.c) ---- */
+typedef struct mf_connections {
+    int used;      /* personal mailboxes on the seat */
+    int available; /* the limit (R3) */
+    int base;      /* limit without slots */
+    int slots;     /* assigned active slots */
+} mf_connections;
+
+/* Actor "operator from the command line": no id, every right. */
+extern const mf_actor ops_cli_actor;
+
+int ops_actor_from_user(const mf_user *u, mf_actor *a);
+/* A user visible to the actor: 404 across organisations (R1). */
+int ops_user_visible(db *d, const mf_actor *a, const char *user_id, mf_user *u, mf_error *err);
+int ops_org_create(db *d, const mf_actor *a, mf_org *o, mf_error *err);
+int ops_user_create(db *d, const mf_actor *a, mf_user *u, mf_error *err);
+typedef struct mf_user_patch {
+    const char *name;      /* NULL = unchanged */
+    int seat;              /* -1 unchanged, 0 active, 1 locked */
+    int set_limit;         /* 1 when mailbox_limit is given */
+    int mailbox_limit;     /* LIMIT_UNSET clears the override */
+} mf_user_patch;
+int ops_user_update(db *d, const mf_actor *a, const char *user_id, const mf_user_patch *p,
+                    mf_user *out, mf_error *err);
+int ops_connections(mf_app *app, db *d, const mf_user *u, mf_connections *c, mf_error *err);
+int ops_slots_buy(db *d, const mf_actor *a, const char *org_id, int count,
+                  void (*each)(const mf_slot *, void *), void *ctx, mf_error *err);
+int ops_slots_assign(db *d, const mf_actor *a, const char *user_id, int count, mf_error *err);
+/* R4: refuse (409 slot_in_use) unless the slot is empty; cancel at the next renewal. */
+int ops_slot_remove(mf_app *app, db *d, const mf_actor *a, const char *user_id,
+                    const char *slot_id, mf_error *err);
+/* Make a token for user; returns it (caller frees with mf_secret_free). */
+char *ops_token_create(db *d, const mf_actor *a, const mf_user *u, mf_error *err);
+
+/* ---- mailboxes, master inbox, prospects (mailbox_ops.c) ---- */
+typedef struct mf_mailbox_input {
+    const char *owner_id;
+    const char *address;
+    const char *kind;        /* "personal" | "shared" */
+    const char *sender_name; /* NULL = the owner's name (R17) */
+    const char *signature;   /* NULL = "" */
+    int daily_limit;         /* LIMIT_UNSET = default (R15) */
+    const char *imap_json;   /* validated settings incl. password; sealed before storing */
+    const char *smtp_json;
+} mf_mailbox_input;
+int ops_mailbox_add(mf_app *app, db *d, const mf_actor *a, const mf_mailbox_input *in,
+                    mf_mailbox *out, mf_error *err);
+/* A mailbox the actor may see: owner, admins of its org, operators; 404 otherwise (R1). */
+int ops_mailbox_visible(db *d, const mf_actor *a, const char *id, mf_mailbox *m, mf_error *err);
+typedef struct mf_mailbox_patch {
+    const char *sender_name, *signature; /* NULL = unchanged */
+    int daily_limit;                     /* LIMIT_UNSET = unchanged */
+    const char *imap_json, *smtp_json;   /* NULL = unchanged; either set = reconnect */
+} mf_mailbox_patch;
+int ops_mailbox_update(mf_app *app, db *d, const mf_actor *a, const char *id,
+                       const mf_mailbox_patch *p, mf_mailbox *out, mf_error *err);
+/* R9: needs confirm; purges history; R16 promotes the next default; R8 tags its prospects. */
+int ops_mailbox_delete(db *d, const mf_actor *a, const char *id, int confirm, mf_error *err);
+/* Inside the caller's transaction: insert a mailbox on owner's seat (checks already done);
+ * without credentials it is "disconnected", awaiting settings. */
+int ops_mailbox_insert_in_tx(mf_app *app, db *d, const mf_actor *a, const mf_user *owner,
+                             const mf_org *org, const char *norm, const char *kind,
+                             const char *sender_name, const char *signature, int daily_limit,
+                             const char *imap_json, const char *smtp_json, mf_mailbox *out,
+                             mf_error *err);
+/* Inside the caller's transaction: R8 tag+pause its prospects (pause_reason), R9 purge, R16
+ * promote, audit. tag_out (may be NULL) receives the continuity tag. */
+int ops_mailbox_remove_in_tx(db *d, const mf_actor *a, const mf_mailbox *m,
+                             const char *pause_reason, char *tag_out, size_t tag_len,
+                             mf_error *err);
+int ops_mailbox_make_default(db *d, const mf_actor *a, const char *id, mf_mailbox *out,
+                             mf_error *err);
+/* R19: set (master_id) or clear (NULL) the master of every mailbox in ids. */
+int ops_master_inbox_set(db *d, const mf_actor *a, char *const *ids, int n, const char *master_id,
+                         mf_error *err);
+/* R8: reassign every prospect with tag to mailbox_id (and its owner); *count gets how many. */
+int ops_prospects_reassign(db *d, const mf_actor *a, const char *tag, const char *mailbox_id,
+                           int *count, mf_error *err);
+
+/* ---- mailbox requests (request_ops.c) ---- */
+typedef struct mf_request_input {
+    const char *kind; /* "add" | "change_owner" */
+    const char *address;
+    const char *target_user_id;
+    int remove_from_other_seat;
+} mf_request_input;
+/* R10: creates the request with its checks: "pending", or "rejected" when a check fails. */
+int ops_request_create(mf_app *app, db *d, const mf_actor *a, const mf_request_input *in,
+                       mf_request *out, mf_error *err);
+int ops_request_visible(db *d, const mf_actor *a, const char *id, mf_request *r, mf_error *err);
+int ops_request_approve(mf_app *app, db *d, const mf_actor *a, const char *id, mf_request *out,
+                        mf_error *err);
+int ops_request_reject(db *d, const mf_actor *a, const char *id, const char *reason,
+                       mf_request *out, mf_error *err);
+
+/* shared by the ops files */
+#include "core/mailbox_policy.h"
+/* R7 facts: where norm lives now; existing/holder are filled when in use (clear existing). */
+int ops_address_facts(db *d, const char *norm, mf_address_facts *f, mf_mailbox *existing,
+                      mf_user *holder, mf_error *err);
+/* The API error of a failed check, with error.limit/used (R3) or error.seat (R7). */
+int ops_check_error(const mf_check *c, const mf_seat_facts *seat, const mf_address_facts *e,
+                    mf_error *err);
+int ops_seat_facts(mf_app *app, db *d, const mf_user *u, int *used, int *limit, mf_error *err);
+int ops_audit(db *d, const mf_actor *a, const char *org_id, const char *action,
+               const char *target_type, const char *target_id, const char *detail_json);
+#endif

@@ -1,0 +1,86 @@
+/* db.h — one neutral query API over SQLite and PostgreSQL (after Dovecot's sql_db_vfuncs).
+ *
+ * SQL given here is written once for both backends: `?` placeholders (the PostgreSQL backend
+ * rewrites them to $1..$n outside quoted strings), TEXT ids, TEXT RFC 3339 times, BIGINT numbers
+ * and 0/1 INTEGER booleans, `INSERT ... RETURNING` and `ON CONFLICT` (both engines have them).
+ *
+ * Use:
+ *     db_stmt *st = db_prepare(db, "SELECT id, name FROM users WHERE org_id = ?", err);
+ *     db_bind_text(st, 1, org_id);
+ *     while ((rc = db_step(st)) == DB_ROW) { db_col_text(st, 0) ... }
+ *     db_finalize(&st);           // rc == DB_DONE at the end, DB_ERROR with err filled
+ *
+ * Column texts stay valid until the next db_step or db_finalize. One db handle is used by one
+ * thread at a time. Transactions: db_begin / db_commit / db_rollback (db_begin takes the write
+ * lock at once on SQLite: BEGIN IMMEDIATE). */
+#ifndef MF_DB_H
+#define MF_DB_H
+#include <stdint.h>
+#include "util/error.h"
+
+typedef struct db db;
+typedef struct db_stmt db_stmt;
+
+enum { DB_ERROR = -1, DB_DONE = 0, DB_ROW = 1 };
+enum db_kind { DB_SQLITE, DB_POSTGRES };
+
+/* url: "sqlite:PATH", a bare PATH (SQLite), "postgres://..." or "postgresql://...". */
+int db_open(const char *url, db **out, mf_error *err);
+void db_close(db **d);
+enum db_kind db_kind(const db *d);
+
+db_stmt *db_prepare(db *d, const char *sql, mf_error *err);
+void db_bind_text(db_stmt *st, int idx, const char *v); /* v NULL binds NULL; 1-based idx */
+void db_bind_int64(db_stmt *st, int idx, int64_t v);
+void db_bind_null(db_stmt *st, int idx);
+int db_step(db_stmt *st);
+int db_col_count(db_stmt *st);
+const char *db_col_text(db_stmt *st, int col); /* NULL for SQL NULL */
+int64_t db_col_int64(db_stmt *st, int col);    /* 0 for NULL */
+int db_col_is_null(db_stmt *st, int col);
+int64_t db_changes(db_stmt *st); /* rows changed by a finished INSERT/UPDATE/DELETE */
+void db_finalize(db_stmt **st);
+
+/* Run SQL with no result rows; args: a list of `const char *` ending with DB_END (NULL texts
+ * bind NULL; use db_exec_params for numbers). Returns rows changed, or -1. */
+#define DB_END ((const char *)-1)
+int64_t db_exec(db *d, mf_error *err, const char *sql, ...);
+/* Run a script of several statements without parameters (migrations). */
+int db_exec_script(db *d, const char *sql, mf_error *err);
+
+int db_begin(db *d, mf_error *err);
+int db_commit(db *d, mf_error *err);
+void db_rollback(db *d);
+
+/* Backend table, filled by db_sqlite.c and db_pg.c. */
+struct db_vfuncs {
+    int (*open)(const char *conninfo, db **out, mf_error *err);
+    void (*close)(db *d);
+    db_stmt *(*prepare)(db *d, const char *sql, mf_error *err);
+    void (*bind_text)(db_stmt *st, int idx, const char *v);
+    void (*bind_int64)(db_stmt *st, int idx, int64_t v);
+    void (*bind_null)(db_stmt *st, int idx);
+    int (*step)(db_stmt *st);
+    int (*col_count)(db_stmt *st);
+    const char *(*col_text)(db_stmt *st, int col);
+    int (*col_is_null)(db_stmt *st, int col);
+    int64_t (*changes)(db_stmt *st);
+    void (*finalize)(db_stmt *st);
+    int (*exec_script)(db *d, const char *sql, mf_error *err);
+    const char *begin_sql;
+};
+
+/* Every backend's db and db_stmt begin with these. */
+struct db {
+    const struct db_vfuncs *v;
+    enum db_kind kind;
+    int in_tx;
+};
+struct db_stmt {
+    db *d;
+    mf_error *err; /* where step errors go (may be NULL) */
+};
+
+extern const struct db_vfuncs db_sqlite_vfuncs;
+extern const struct db_vfuncs db_pg_vfuncs;
+#endif

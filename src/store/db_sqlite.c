@@ -1,0 +1,166 @@
+/* db_sqlite.c — the SQLite backend of db.h: WAL journal, foreign keys on, busy timeout. */
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "store/db.h"
+#include "util/log.h"
+
+typedef struct sq_db {
+    struct db base;
+    sqlite3 *h;
+} sq_db;
+
+typedef struct sq_stmt {
+    struct db_stmt base;
+    sqlite3_stmt *s;
+    int64_t changes;
+} sq_stmt;
+
+static int sq_fail(sqlite3 *h, mf_error *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(h);
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return mf_fail(err, 409, "conflict", NULL, "%s: %s", what, sqlite3_errmsg(h));
+    if ((code & 0xff) == SQLITE_CONSTRAINT)
+        return mf_fail(err, 409, "constraint", NULL, "%s: %s", what, sqlite3_errmsg(h));
+    log_errorx("sqlite: %s: %s", what, sqlite3_errmsg(h));
+    return mf_fail_internal(err, "database error (%s)", what);
+}
+
+static int sq_open(const char *path, db **out, mf_error *err)
+{
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open_v2(path, &h,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        mf_fail(err, 500, "db_unavailable", NULL, "cannot open SQLite database %s: %s", path,
+                h ? sqlite3_errmsg(h) : "out of memory");
+        sqlite3_close(h);
+        return -1;
+    }
+    sqlite3_busy_timeout(h, 10000);
+    char *msg = NULL;
+    rc = sqlite3_exec(h,
+                      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
+                      NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        mf_fail(err, 500, "db_unavailable", NULL, "cannot set up SQLite database %s: %s", path,
+                msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(h);
+        return -1;
+    }
+    sq_db *d = xcalloc(1, sizeof(*d));
+    d->base.v = &db_sqlite_vfuncs;
+    d->base.kind = DB_SQLITE;
+    d->h = h;
+    *out = &d->base;
+    return 0;
+}
+
+static void sq_close(db *base)
+{
+    sq_db *d = (sq_db *)base;
+    sqlite3_close(d->h);
+    free(d);
+}
+
+static db_stmt *sq_prepare(db *base, const char *sql, mf_error *err)
+{
+    sq_db *d = (sq_db *)base;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(d->h, sql, -1, &s, NULL) != SQLITE_OK) {
+        sq_fail(d->h, err, "prepare");
+        return NULL;
+    }
+    sq_stmt *st = xcalloc(1, sizeof(*st));
+    st->base.d = base;
+    st->s = s;
+    return &st->base;
+}
+
+static void sq_bind_text(db_stmt *b, int idx, const char *v)
+{
+    sqlite3_bind_text(((sq_stmt *)b)->s, idx, v, -1, SQLITE_TRANSIENT);
+}
+
+static void sq_bind_int64(db_stmt *b, int idx, int64_t v)
+{
+    sqlite3_bind_int64(((sq_stmt *)b)->s, idx, v);
+}
+
+static void sq_bind_null(db_stmt *b, int idx)
+{
+    sqlite3_bind_null(((sq_stmt *)b)->s, idx);
+}
+
+static int sq_step(db_stmt *b)
+{
+    sq_stmt *st = (sq_stmt *)b;
+    sq_db *d = (sq_db *)b->d;
+    int rc = sqlite3_step(st->s);
+    if (rc == SQLITE_ROW) return DB_ROW;
+    if (rc == SQLITE_DONE) {
+        st->changes = sqlite3_changes(d->h);
+        return DB_DONE;
+    }
+    sq_fail(d->h, b->err, "query");
+    return DB_ERROR;
+}
+
+static int sq_col_count(db_stmt *b)
+{
+    return sqlite3_column_count(((sq_stmt *)b)->s);
+}
+
+static const char *sq_col_text(db_stmt *b, int col)
+{
+    return (const char *)sqlite3_column_text(((sq_stmt *)b)->s, col);
+}
+
+static int sq_col_is_null(db_stmt *b, int col)
+{
+    return sqlite3_column_type(((sq_stmt *)b)->s, col) == SQLITE_NULL;
+}
+
+static int64_t sq_changes(db_stmt *b)
+{
+    return ((sq_stmt *)b)->changes;
+}
+
+static void sq_finalize(db_stmt *b)
+{
+    sq_stmt *st = (sq_stmt *)b;
+    sqlite3_finalize(st->s);
+    free(st);
+}
+
+static int sq_exec_script(db *base, const char *sql, mf_error *err)
+{
+    sq_db *d = (sq_db *)base;
+    char *msg = NULL;
+    if (sqlite3_exec(d->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = sq_fail(d->h, err, "script");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+const struct db_vfuncs db_sqlite_vfuncs = {
+    .open = sq_open,
+    .close = sq_close,
+    .prepare = sq_prepare,
+    .bind_text = sq_bind_text,
+    .bind_int64 = sq_bind_int64,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .col_count = sq_col_count,
+    .col_text = sq_col_text,
+    .col_is_null = sq_col_is_null,
+    .changes = sq_changes,
+    .finalize = sq_finalize,
+    .exec_script = sq_exec_script,
+    .begin_sql = "BEGIN IMMEDIATE",
+};

@@ -1,0 +1,34 @@
+/* config.h — mailfleet's configuration: built-in defaults, then the config file (`key = value`
+ * lines, `#` comments; see docs/operations.md), then environment variables, then command-line
+ * flags. Every key and its default is listed in mailfleet.conf.example. */
+#ifndef MF_CONFIG_H
+#define MF_CONFIG_H
+#include "util/error.h"
+
+#define MF_MAX_GENERIC 64
+
+typedef struct mf_config {
+    char *db;                   /* "sqlite:./mailfleet.db" | path | "postgres://..." */
+    char *listen;               /* "127.0.0.1:8025" */
+    char *key_file;             /* "./mailfleet.key" */
+    char *public_url;           /* "" = http://<listen> */
+    char *log_level;            /* "info" */
+    char *ca_file;              /* "" */
+    int http_threads;           /* 4 */
+    long max_body_bytes;        /* 1 MiB */
+    int default_mailbox_limit;  /* 2 (R3) */
+    int default_daily_limit;    /* 500 (R15) */
+    int backfill_days;          /* 30 (R13) */
+    int generic_count;          /* R6 */
+    char *generic_local_parts[MF_MAX_GENERIC];
+} mf_config;
+
+void mf_config_defaults(mf_config *c);
+/* Read FILE (when path is NULL: $MAILFLEET_CONFIG, else ./mailfleet.conf if present), then
+ * apply MAILFLEET_* environment overrides. */
+int mf_config_load(mf_config *c, const char *path, mf_error *err);
+/* Parse config text (used by mf_config_load and the fuzz target). */
+int mf_config_parse(mf_config *c, const char *text, const char *origin, mf_error *err);
+int mf_config_set(mf_config *c, const char *key, const char *value, mf_error *err);
+void mf_config_free(mf_config *c);
+#endif

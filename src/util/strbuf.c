@@ -1,0 +1,86 @@
+/* strbuf.c — bounded growable buffer; see strbuf.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util/error.h"
+#include "util/strbuf.h"
+
+static char empty_buf[1];
+
+void strbuf_init(strbuf *sb, size_t max)
+{
+    sb->buf = empty_buf;
+    sb->len = 0;
+    sb->alloc = 0;
+    sb->max = max;
+}
+
+void strbuf_release(strbuf *sb)
+{
+    if (sb->alloc) free(sb->buf);
+    strbuf_init(sb, sb->max);
+}
+
+void strbuf_reset(strbuf *sb)
+{
+    sb->len = 0;
+    if (sb->alloc) sb->buf[0] = '\0';
+}
+
+static int grow(strbuf *sb, size_t extra)
+{
+    if (extra > sb->max || sb->len > sb->max - extra) return -1;
+    size_t need = sb->len + extra + 1;
+    if (need <= sb->alloc) return 0;
+    size_t n = sb->alloc ? sb->alloc : 64;
+    while (n < need) n *= 2;
+    if (sb->alloc) {
+        sb->buf = xrealloc(sb->buf, n);
+    } else {
+        sb->buf = xmalloc(n);
+        sb->buf[0] = '\0';
+    }
+    sb->alloc = n;
+    return 0;
+}
+
+int strbuf_add(strbuf *sb, const void *data, size_t len)
+{
+    if (grow(sb, len) < 0) return -1;
+    if (len) memcpy(sb->buf + sb->len, data, len);
+    sb->len += len;
+    sb->buf[sb->len] = '\0';
+    return 0;
+}
+
+int strbuf_addstr(strbuf *sb, const char *s)
+{
+    return strbuf_add(sb, s, strlen(s));
+}
+
+int strbuf_addf(strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *tmp = NULL;
+    int n = vasprintf(&tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) MF_BUG("out of memory");
+    int rc = strbuf_add(sb, tmp, (size_t)n);
+    free(tmp);
+    return rc;
+}
+
+char *strbuf_detach(strbuf *sb, size_t *len)
+{
+    char *out;
+    if (sb->alloc) {
+        out = sb->buf;
+    } else {
+        out = xstrdup("");
+    }
+    if (len) *len = sb->len;
+    strbuf_init(sb, sb->max);
+    return out;
+}

@@ -1,0 +1,22 @@
+/* strbuf.h — the one growable byte buffer, always with a maximum size (after curl's dynbuf):
+ * data from outside never grows without bound. buf is always NUL-terminated. */
+#ifndef MF_STRBUF_H
+#define MF_STRBUF_H
+#include <stddef.h>
+
+typedef struct strbuf {
+    char *buf;
+    size_t len;
+    size_t alloc;
+    size_t max; /* appends that would pass max fail with -1 and leave the buffer unchanged */
+} strbuf;
+
+void strbuf_init(strbuf *sb, size_t max);
+void strbuf_release(strbuf *sb); /* frees and re-inits with the same max */
+void strbuf_reset(strbuf *sb);   /* len = 0, keeps memory */
+int strbuf_add(strbuf *sb, const void *data, size_t len);
+int strbuf_addstr(strbuf *sb, const char *s);
+int strbuf_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hand the buffer to the caller (who frees it) and re-init sb. */
+char *strbuf_detach(strbuf *sb, size_t *len);
+#endif

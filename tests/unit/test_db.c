@@ -1,0 +1,551 @@
+/* test_db.c — the neutral query API of store/db.h, run against both backends: SQLite (a file in
+ * a temporary folder) always, PostgreSQL when MAILFLEET_TEST_PG_URL is set (each run works in a
+ * schema of its own, dropped at the end). The same test functions run on both. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "store/db.h"
+#include "store/migrate.h"
+#include "util/embedded.h"
+#include "util/log.h"
+
+#define NOW "2026-01-01T00:00:00Z"
+
+struct fixture {
+    db *d;
+    char *dir;    /* SQLite: the temporary folder */
+    char *path;   /* SQLite: the database file in it */
+    char *schema; /* PostgreSQL: this run's schema */
+};
+
+/* ---- fixtures ---------------------------------------------------------------------------- */
+
+static int setup_sqlite(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    const char *tmp = getenv("TMPDIR");
+    f->dir = xasprintf("%s/mf_test_db.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    f->path = xasprintf("%s/test.db", f->dir);
+    char *url = xasprintf("sqlite:%s", f->path);
+    mf_error err = {0};
+    int rc = db_open(url, &f->d, &err);
+    free(url);
+    if (rc < 0) {
+        fprintf(stderr, "cannot open SQLite: %s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int setup_pg(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    mf_error err = {0};
+    if (db_open(getenv("MAILFLEET_TEST_PG_URL"), &f->d, &err) < 0) {
+        fprintf(stderr, "cannot open PostgreSQL: %s\n", err.message);
+        free(f);
+        return -1;
+    }
+    f->schema = xasprintf("mf_test_%ld_%ld", (long)getpid(), (long)time(NULL));
+    char *sql = xasprintf("CREATE SCHEMA %s; SET search_path TO %s", f->schema, f->schema);
+    int rc = db_exec_script(f->d, sql, &err);
+    free(sql);
+    if (rc < 0) {
+        fprintf(stderr, "cannot create schema: %s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    struct fixture *f = *state;
+    if (!f) return 0;
+    if (f->schema) {
+        char *sql = xasprintf("DROP SCHEMA %s CASCADE", f->schema);
+        mf_error err = {0};
+        if (db_exec_script(f->d, sql, &err) < 0)
+            fprintf(stderr, "cannot drop schema %s: %s\n", f->schema, err.message);
+        free(sql);
+    }
+    db_close(&f->d);
+    if (f->path) {
+        const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+            char *p = xasprintf("%s%s", f->path, suffixes[i]);
+            unlink(p);
+            free(p);
+        }
+        rmdir(f->dir);
+    }
+    free(f->schema);
+    free(f->path);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static db *schema_db(void **state)
+{
+    struct fixture *f = *state;
+    mf_error err = {0};
+    if (migrate_up(f->d, NULL, &err) < 0) fail_msg("migrate_up: %s", err.message);
+    return f->d;
+}
+
+static void insert_org(db *d, const char *id, const char *name)
+{
+    mf_error err = {0};
+    int64_t n = db_exec(d, &err, "INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)", id,
+                        name, NOW, DB_END);
+    if (n != 1) fail_msg("insert org %s: %s", id, err.message);
+}
+
+static int64_t count_where(db *d, const char *sql, const char *arg)
+{
+    mf_error err = {0};
+    db_stmt *st = db_prepare(d, sql, &err);
+    assert_non_null(st);
+    db_bind_text(st, 1, arg);
+    assert_int_equal(db_step(st), DB_ROW);
+    int64_t n = db_col_int64(st, 0);
+    assert_int_equal(db_step(st), DB_DONE);
+    db_finalize(&st);
+    return n;
+}
+
+static int64_t count_orgs_named(db *d, const char *name)
+{
+    return count_where(d, "SELECT COUNT(*) FROM orgs WHERE name = ?", name);
+}
+
+static size_t migration_files(void)
+{
+    size_t n = 0;
+    for (const struct mf_embedded_file *m = mf_migrations; m->name; m++)
+        n++;
+    return n;
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+static void test_migrate_up_applies_schema_then_is_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    mf_error err = {0};
+    int applied = -1;
+    assert_int_equal(migrate_up(f->d, &applied, &err), 0);
+    assert_int_equal(applied, (int)migration_files());
+    assert_true(applied >= 1);
+
+    applied = -1;
+    assert_int_equal(migrate_up(f->d, &applied, &err), 0);
+    assert_int_equal(applied, 0);
+
+    db_stmt *st = db_prepare(f->d, "SELECT MAX(version), COUNT(*) FROM schema_migrations", &err);
+    assert_non_null(st);
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_int_equal(db_col_int64(st, 0), migrate_latest());
+    assert_int_equal(db_col_int64(st, 1), (int64_t)migration_files());
+    db_finalize(&st);
+
+    /* the tables of the schema exist and are empty */
+    assert_int_equal(count_where(f->d, "SELECT COUNT(*) FROM users WHERE id <> ?", ""), 0);
+    assert_int_equal(count_where(f->d, "SELECT COUNT(*) FROM audit_log WHERE id <> ?", ""), 0);
+}
+
+static void test_round_trip_text_int64_null(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    const char *name = "O'Hara \"quoted\" — ünïcode ?";
+    db_stmt *st =
+        db_prepare(d,
+                   "INSERT INTO orgs (id, name, mailbox_limit, max_daily_limit, created_at)"
+                   " VALUES (?, ?, ?, ?, ?)",
+                   &err);
+    assert_non_null(st);
+    db_bind_text(st, 1, "org-rt-1");
+    db_bind_text(st, 2, name);
+    db_bind_null(st, 3);
+    db_bind_int64(st, 4, INT64_C(9007199254740993)); /* not exact as a double */
+    db_bind_text(st, 5, NOW);
+    assert_int_equal(db_step(st), DB_DONE);
+    assert_int_equal(db_changes(st), 1);
+    db_finalize(&st);
+    assert_null(st);
+
+    st = db_prepare(d,
+                    "INSERT INTO orgs (id, name, mailbox_limit, max_daily_limit, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    &err);
+    assert_non_null(st);
+    db_bind_text(st, 1, "org-rt-2");
+    db_bind_text(st, 2, "");
+    db_bind_int64(st, 3, INT64_MIN);
+    db_bind_int64(st, 4, INT64_MAX);
+    db_bind_text(st, 5, NULL); /* NULL text binds NULL: NOT NULL column refuses it */
+    assert_int_equal(db_step(st), DB_ERROR);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "constraint");
+    db_finalize(&st);
+    insert_org(d, "org-rt-2", "");
+    assert_int_equal(db_exec(d, &err, "UPDATE orgs SET mailbox_limit = ? WHERE id = ?", "-42",
+                             "org-rt-2", DB_END),
+                     1);
+
+    st = db_prepare(d,
+                    "SELECT id, name, mailbox_limit, max_daily_limit, created_at FROM orgs"
+                    " WHERE id IN (?, ?) ORDER BY id",
+                    &err);
+    assert_non_null(st);
+    db_bind_text(st, 1, "org-rt-1");
+    db_bind_text(st, 2, "org-rt-2");
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_int_equal(db_col_count(st), 5);
+    assert_string_equal(db_col_text(st, 0), "org-rt-1");
+    assert_string_equal(db_col_text(st, 1), name);
+    assert_null(db_col_text(st, 2));
+    assert_true(db_col_is_null(st, 2));
+    assert_int_equal(db_col_int64(st, 2), 0);
+    assert_false(db_col_is_null(st, 3));
+    assert_int_equal(db_col_int64(st, 3), INT64_C(9007199254740993));
+    assert_string_equal(db_col_text(st, 3), "9007199254740993");
+    assert_string_equal(db_col_text(st, 4), NOW);
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_string_equal(db_col_text(st, 0), "org-rt-2");
+    assert_non_null(db_col_text(st, 1)); /* empty text is not NULL */
+    assert_string_equal(db_col_text(st, 1), "");
+    assert_false(db_col_is_null(st, 1));
+    assert_int_equal(db_col_int64(st, 2), -42);
+    assert_int_equal(db_col_int64(st, 3), 500); /* the column default */
+    assert_int_equal(db_step(st), DB_DONE);
+    db_finalize(&st);
+
+    /* int64 extremes, as parameters and back */
+    st = db_prepare(d, "UPDATE orgs SET mailbox_limit = ?, max_daily_limit = ? WHERE id = ?", &err);
+    assert_non_null(st);
+    db_bind_int64(st, 1, INT64_MIN);
+    db_bind_int64(st, 2, INT64_MAX);
+    db_bind_text(st, 3, "org-rt-2");
+    assert_int_equal(db_step(st), DB_DONE);
+    db_finalize(&st);
+    st = db_prepare(d, "SELECT mailbox_limit, max_daily_limit FROM orgs WHERE max_daily_limit = ?",
+                    &err);
+    assert_non_null(st);
+    db_bind_int64(st, 1, INT64_MAX);
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_int_equal(db_col_int64(st, 0), INT64_MIN);
+    assert_int_equal(db_col_int64(st, 1), INT64_MAX);
+    assert_int_equal(db_step(st), DB_DONE);
+    db_finalize(&st);
+}
+
+static void test_question_mark_in_literal_comment_identifier_is_not_a_placeholder(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    insert_org(d, "org-q-1", "q?");
+    db_stmt *st = db_prepare(d,
+                             "SELECT 'what?' AS a, -- is this a parameter? no\n"
+                             " 'it''s ?' AS b, /* nor ? this */ ? AS \"c?\", id, name"
+                             " FROM orgs WHERE id = ? AND name = 'q?'",
+                             &err);
+    assert_non_null(st);
+    db_bind_text(st, 1, "first");
+    db_bind_text(st, 2, "org-q-1");
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_int_equal(db_col_count(st), 5);
+    assert_string_equal(db_col_text(st, 0), "what?");
+    assert_string_equal(db_col_text(st, 1), "it's ?");
+    assert_string_equal(db_col_text(st, 2), "first");
+    assert_string_equal(db_col_text(st, 3), "org-q-1");
+    assert_string_equal(db_col_text(st, 4), "q?");
+    assert_int_equal(db_step(st), DB_DONE);
+    db_finalize(&st);
+
+    if (db_kind(d) == DB_POSTGRES) {
+        /* PostgreSQL-only quoting: E'' with a backslash-escaped quote, dollar quotes, nested
+         * block comments, `$` inside identifiers */
+        st = db_prepare(d,
+                        "SELECT E'a\\'?' AS x, $$b?$$ AS y, $t$c?'$t$ AS z, /* x /* ? */ ? */ "
+                        "CAST(? AS TEXT) AS p, 1 AS a$b",
+                        &err);
+        assert_non_null(st);
+        db_bind_text(st, 1, "only");
+        assert_int_equal(db_step(st), DB_ROW);
+        assert_string_equal(db_col_text(st, 0), "a'?");
+        assert_string_equal(db_col_text(st, 1), "b?");
+        assert_string_equal(db_col_text(st, 2), "c?'");
+        assert_string_equal(db_col_text(st, 3), "only");
+        assert_int_equal(db_step(st), DB_DONE);
+        db_finalize(&st);
+    }
+}
+
+static void test_numbered_placeholders(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    db_stmt *st = db_prepare(d, "SELECT CAST(?2 AS TEXT), CAST(?1 AS TEXT), CAST(? AS TEXT)", &err);
+    assert_non_null(st);
+    db_bind_text(st, 1, "one");
+    db_bind_text(st, 2, "two");
+    db_bind_text(st, 3, "three");
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_string_equal(db_col_text(st, 0), "two");
+    assert_string_equal(db_col_text(st, 1), "one");
+    assert_string_equal(db_col_text(st, 2), "three");
+    db_finalize(&st);
+}
+
+static void test_insert_returning_id(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    db_stmt *st = db_prepare(d,
+                             "INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)"
+                             " RETURNING id, max_daily_limit",
+                             &err);
+    assert_non_null(st);
+    db_bind_text(st, 1, "org-ret-1");
+    db_bind_text(st, 2, "returning");
+    db_bind_text(st, 3, NOW);
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_int_equal(db_col_count(st), 2);
+    assert_string_equal(db_col_text(st, 0), "org-ret-1");
+    assert_int_equal(db_col_int64(st, 1), 500);
+    assert_int_equal(db_step(st), DB_DONE);
+    assert_int_equal(db_changes(st), 1);
+    db_finalize(&st);
+    assert_int_equal(count_orgs_named(d, "returning"), 1);
+}
+
+static void test_unique_violation_is_409_conflict(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    insert_org(d, "org-dup-1", "dup");
+
+    /* primary key */
+    int64_t n = db_exec(d, &err, "INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)",
+                        "org-dup-1", "dup again", NOW, DB_END);
+    assert_int_equal(n, -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "conflict");
+    assert_true(err.message[0] != '\0');
+
+    /* UNIQUE column, through prepare/step */
+    const char *sql = "INSERT INTO users (id, email, email_norm, name, role, created_at)"
+                      " VALUES (?, ?, ?, ?, 'operator', ?)";
+    assert_int_equal(db_exec(d, &err, sql, "usr-dup-1", "A@x.test", "a@x.test", "A", NOW, DB_END),
+                     1);
+    mf_error_clear(&err);
+    db_stmt *st = db_prepare(d, sql, &err);
+    assert_non_null(st);
+    db_bind_text(st, 1, "usr-dup-2");
+    db_bind_text(st, 2, "a@X.test");
+    db_bind_text(st, 3, "a@x.test");
+    db_bind_text(st, 4, "B");
+    db_bind_text(st, 5, NOW);
+    assert_int_equal(db_step(st), DB_ERROR);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "conflict");
+    db_finalize(&st);
+
+    /* the connection is still usable, and nothing was written */
+    assert_int_equal(count_orgs_named(d, "dup"), 1);
+    assert_int_equal(count_orgs_named(d, "dup again"), 0);
+    assert_int_equal(count_where(d, "SELECT COUNT(*) FROM users WHERE email_norm = ?", "a@x.test"),
+                     1);
+}
+
+static void test_check_not_null_foreign_key_violations_are_409_constraint(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    const char *sql = "INSERT INTO users (id, org_id, email, email_norm, name, role, created_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?)";
+    /* CHECK (role IN ...) */
+    assert_int_equal(
+        db_exec(d, &err, sql, "usr-c-1", NULL, "c1@x.test", "c1@x.test", "C", "boss", NOW, DB_END),
+        -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "constraint");
+    /* NOT NULL name */
+    mf_error_clear(&err);
+    assert_int_equal(
+        db_exec(d, &err, sql, "usr-c-2", NULL, "c2@x.test", "c2@x.test", NULL, "user", NOW, DB_END),
+        -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "constraint");
+    /* REFERENCES orgs(id) */
+    mf_error_clear(&err);
+    assert_int_equal(db_exec(d, &err, sql, "usr-c-3", "no-such-org", "c3@x.test", "c3@x.test", "C",
+                             "user", NOW, DB_END),
+                     -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "constraint");
+}
+
+static void test_bad_sql_is_500_internal_and_stmt_err_may_be_null(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    fprintf(stderr, "# the next error lines are expected\n");
+    db_stmt *st = db_prepare(d, "SELECT nope FROM no_such_table", &err);
+    if (st) { /* PostgreSQL reports at the first step, SQLite at prepare */
+        assert_int_equal(db_step(st), DB_ERROR);
+        assert_int_equal(db_step(st), DB_ERROR);
+        db_finalize(&st);
+    }
+    assert_int_equal(err.status, 500);
+    assert_string_equal(err.code, "internal");
+
+    st = db_prepare(d, "SELECT nope FROM no_such_table", NULL);
+    if (st) {
+        assert_int_equal(db_step(st), DB_ERROR);
+        db_finalize(&st);
+    }
+    assert_int_equal(db_exec(d, NULL, "INSERT INTO orgs (id) VALUES (?)", "x", DB_END), -1);
+    assert_int_equal(db_exec_script(d, "SELEKT 1", NULL), -1);
+    /* and the handle still works */
+    assert_int_equal(count_orgs_named(d, "nobody by that name"), 0);
+}
+
+static void test_rollback_discards_write_and_commit_keeps_it(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    assert_int_equal(db_begin(d, &err), 0);
+    insert_org(d, "org-tx-1", "tx");
+    assert_int_equal(count_orgs_named(d, "tx"), 1); /* visible inside */
+    db_rollback(d);
+    assert_int_equal(count_orgs_named(d, "tx"), 0);
+
+    assert_int_equal(db_begin(d, &err), 0);
+    insert_org(d, "org-tx-2", "tx");
+    assert_int_equal(db_commit(d, &err), 0);
+    assert_int_equal(count_orgs_named(d, "tx"), 1);
+
+    db_rollback(d); /* outside a transaction: nothing */
+    assert_int_equal(count_orgs_named(d, "tx"), 1);
+}
+
+static void test_changes_counts_updated_and_deleted_rows(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    insert_org(d, "org-ch-1", "changes");
+    insert_org(d, "org-ch-2", "changes");
+    insert_org(d, "org-ch-3", "changes");
+
+    db_stmt *st = db_prepare(d, "UPDATE orgs SET max_daily_limit = ? WHERE name = ?", &err);
+    assert_non_null(st);
+    db_bind_int64(st, 1, 42);
+    db_bind_text(st, 2, "changes");
+    assert_int_equal(db_step(st), DB_DONE);
+    assert_int_equal(db_changes(st), 3);
+    db_finalize(&st);
+
+    st = db_prepare(d, "UPDATE orgs SET max_daily_limit = max_daily_limit + ? WHERE id = ?", &err);
+    assert_non_null(st);
+    db_bind_int64(st, 1, 1);
+    db_bind_text(st, 2, "org-ch-2");
+    assert_int_equal(db_step(st), DB_DONE);
+    assert_int_equal(db_changes(st), 1);
+    db_finalize(&st);
+
+    assert_int_equal(
+        db_exec(d, &err, "UPDATE orgs SET name = ? WHERE id = ?", "x", "no-such-org", DB_END), 0);
+    assert_int_equal(
+        count_where(d, "SELECT SUM(max_daily_limit) FROM orgs WHERE name = ?", "changes"), 127);
+    assert_int_equal(db_exec(d, &err, "DELETE FROM orgs WHERE name = ?", "changes", DB_END), 3);
+    assert_int_equal(count_orgs_named(d, "changes"), 0);
+}
+
+static void test_exec_script_runs_several_statements(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    assert_int_equal(db_exec_script(d,
+                                    "CREATE TABLE t_script (a BIGINT, b TEXT);\n"
+                                    "INSERT INTO t_script VALUES (1, 'semi;colon');\n"
+                                    "-- a comment; with a semicolon\n"
+                                    "INSERT INTO t_script VALUES (2, '?');",
+                                    &err),
+                     0);
+    assert_int_equal(count_where(d, "SELECT SUM(a) FROM t_script WHERE b <> ?", ""), 3);
+    assert_int_equal(count_where(d, "SELECT COUNT(*) FROM t_script WHERE b = ?", "semi;colon"), 1);
+    assert_int_equal(db_exec_script(d, "DROP TABLE t_script", &err), 0);
+}
+
+/* PostgreSQL without a server: a failed connection says db_unavailable, never the password. */
+static void test_pg_connect_failure_hides_password(void **state)
+{
+    (void)state;
+    const char *urls[] = {
+        "postgres://mfuser:Secr3tPw@127.0.0.1:1/nodb?connect_timeout=3",
+        "postgresql://mfuser:Secr3t%zzPw@127.0.0.1:1/nodb",        /* bad escape, quoted by libpq */
+        "postgres://mfuser@127.0.0.1:1/nodb?password=Secr3t%00Pw", /* forbidden %00 */
+        "postgres://mfuser@127.0.0.1:1/nodb?password=Secr3tPw&connect_timeout=3",
+        "postgres://mfuser:Secr3tPw@127.0.0.1:1/nodb?no_such_option=1",
+    };
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        mf_error err = {0};
+        db *d = NULL;
+        assert_int_equal(db_open(urls[i], &d, &err), -1);
+        assert_null(d);
+        assert_int_equal(err.status, 500);
+        assert_string_equal(err.code, "db_unavailable");
+        assert_true(err.message[0] != '\0');
+        if (strstr(err.message, "Secr3t")) fail_msg("password in message: %s", err.message);
+        printf("# %s\n", err.message);
+    }
+}
+
+int main(void)
+{
+    log_set_level(MF_LOG_WARN);
+    const struct CMUnitTest backend_tests[] = {
+        cmocka_unit_test(test_migrate_up_applies_schema_then_is_idempotent),
+        cmocka_unit_test(test_round_trip_text_int64_null),
+        cmocka_unit_test(test_question_mark_in_literal_comment_identifier_is_not_a_placeholder),
+        cmocka_unit_test(test_numbered_placeholders),
+        cmocka_unit_test(test_insert_returning_id),
+        cmocka_unit_test(test_unique_violation_is_409_conflict),
+        cmocka_unit_test(test_check_not_null_foreign_key_violations_are_409_constraint),
+        cmocka_unit_test(test_bad_sql_is_500_internal_and_stmt_err_may_be_null),
+        cmocka_unit_test(test_rollback_discards_write_and_commit_keeps_it),
+        cmocka_unit_test(test_changes_counts_updated_and_deleted_rows),
+        cmocka_unit_test(test_exec_script_runs_several_statements),
+    };
+    const struct CMUnitTest offline_tests[] = {
+        cmocka_unit_test(test_pg_connect_failure_hides_password),
+    };
+    int failed =
+        cmocka_run_group_tests_name("db_sqlite", backend_tests, setup_sqlite, teardown_group);
+    failed += cmocka_run_group_tests_name("db_pg_offline", offline_tests, NULL, NULL);
+    const char *pg = getenv("MAILFLEET_TEST_PG_URL");
+    if (pg && *pg)
+        failed +=
+            cmocka_run_group_tests_name("db_postgres", backend_tests, setup_pg, teardown_group);
+    else
+        printf("# db_postgres skipped: set MAILFLEET_TEST_PG_URL (tests/lab/postgres.sh start)\n");
+    return failed ? 1 : 0;
+}
