@@ -31,7 +31,8 @@ static int read_prospect(api_req *r, json_t *o, mf_prospect *p, const char **tag
         for (size_t i = 0; i < json_array_size(jt); i++) {
             const char *t = json_string_value(json_array_get(jt, i));
             if (!t || !continuity_tag_valid(t))
-                return api_bad(r, "tags", "item %zu must be 1 to 100 printable characters", i);
+                return api_bad(r, "tags", "item %zu must be 1 to %d printable characters", i,
+                               MF_TAG_MAX);
             tags[(*ntags)++] = t;
         }
     }
@@ -122,7 +123,7 @@ int h_prospects_reassign(api_req *r)
     if (jin_body(r, &b) < 0) return -1;
     const char *tag, *mailbox;
     int n = 0;
-    int rc = jin_str(r, b, "tag", 1, 100, &tag);
+    int rc = jin_str(r, b, "tag", 1, MF_TAG_MAX, &tag);
     if (rc == 0) rc = jin_str(r, b, "mailbox_id", 1, MF_ID_LEN - 1, &mailbox);
     if (rc == 0 && !mf_id_valid(mailbox)) rc = store_not_found(&r->err, "mailbox");
     if (rc == 0) rc = ops_prospects_reassign(r->d, &r->actor, tag, mailbox, &n, &r->err);

@@ -385,7 +385,7 @@ int ops_prospects_reassign(db *d, const mf_actor *a, const char *tag, const char
                            int *count, mf_error *err)
 {
     if (!continuity_tag_valid(tag))
-        return mf_fail(err, 400, "invalid_request", NULL, "tag: 1 to 100 printable characters");
+        return mf_fail(err, 400, "invalid_request", NULL, "tag: 1 to %d printable characters", MF_TAG_MAX);
     mf_mailbox m;
     if (db_begin(d, err) < 0) return -1;
     int rc = ops_mailbox_visible(d, a, mailbox_id, &m, err);

@@ -15,7 +15,7 @@ void continuity_tag(const char *address_norm, time_t when, char *out, size_t out
 int continuity_tag_valid(const char *tag)
 {
     size_t n = tag ? strlen(tag) : 0;
-    if (n == 0 || n > 100) return 0;
+    if (n == 0 || n > MF_TAG_MAX) return 0;
     if (isspace((unsigned char)tag[0]) || isspace((unsigned char)tag[n - 1])) return 0;
     for (size_t i = 0; i < n; i++) {
         if (iscntrl((unsigned char)tag[i])) return 0;

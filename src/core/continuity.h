@@ -6,6 +6,8 @@
 #include <time.h>
 /* "continuity:<address>:<YYYY-MM-DD>" */
 void continuity_tag(const char *address_norm, time_t when, char *out, size_t outlen);
-/* A tag a user may give: 1..100 printable characters without spaces at the ends. */
+/* A valid tag: 1..MF_TAG_MAX printable characters without spaces at the ends; long enough for
+ * every tag continuity_tag() makes ("continuity:" + a 254-character address + date). */
+#define MF_TAG_MAX 300
 int continuity_tag_valid(const char *tag);
 #endif

@@ -38,7 +38,11 @@ int mf_time_parse(const char *s, time_t *out)
     if (!s || strlen(s) != 20) return -1;
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (!end || *end) return -1;
-    *out = timegm(&tm);
+    time_t t = timegm(&tm);
+    char back[MF_TIME_LEN];
+    mf_time_format(t, back);
+    if (strcmp(back, s) != 0) return -1; /* 2026-02-30 would roll over to March */
+    *out = t;
     return 0;
 }
 

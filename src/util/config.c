@@ -123,8 +123,9 @@ int mf_config_parse(mf_config *c, const char *text, const char *origin, mf_error
 {
     char *copy = xstrdup(text);
     int lineno = 0, rc = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *next = copy;
+    while (next) {
+        char *line = strsep(&next, "\n"); /* strsep, not strtok: empty lines count too */
         lineno++;
         char *s = trim(line);
         if (*s == '\0' || *s == '#') continue;

@@ -519,7 +519,9 @@ static void test_pg_connect_failure_hides_password(void **state)
     }
 }
 
-int main(void)
+/* One cmocka group per run (TAP allows one plan per program): argv[1] names it —
+ * "sqlite", "pg_offline" or "postgres" (a TAP skip without MAILFLEET_TEST_PG_URL). */
+int main(int argc, char **argv)
 {
     log_set_level(MF_LOG_WARN);
     const struct CMUnitTest backend_tests[] = {
@@ -538,14 +540,21 @@ int main(void)
     const struct CMUnitTest offline_tests[] = {
         cmocka_unit_test(test_pg_connect_failure_hides_password),
     };
-    int failed =
-        cmocka_run_group_tests_name("db_sqlite", backend_tests, setup_sqlite, teardown_group);
-    failed += cmocka_run_group_tests_name("db_pg_offline", offline_tests, NULL, NULL);
-    const char *pg = getenv("MAILFLEET_TEST_PG_URL");
-    if (pg && *pg)
-        failed +=
-            cmocka_run_group_tests_name("db_postgres", backend_tests, setup_pg, teardown_group);
-    else
-        printf("# db_postgres skipped: set MAILFLEET_TEST_PG_URL (tests/lab/postgres.sh start)\n");
-    return failed ? 1 : 0;
+    const char *group = argc > 1 ? argv[1] : "sqlite";
+    if (strcmp(group, "sqlite") == 0)
+        return cmocka_run_group_tests_name("db_sqlite", backend_tests, setup_sqlite,
+                                           teardown_group) ? 1 : 0;
+    if (strcmp(group, "pg_offline") == 0)
+        return cmocka_run_group_tests_name("db_pg_offline", offline_tests, NULL, NULL) ? 1 : 0;
+    if (strcmp(group, "postgres") == 0) {
+        const char *pg = getenv("MAILFLEET_TEST_PG_URL");
+        if (!pg || !*pg) {
+            printf("1..0 # SKIP set MAILFLEET_TEST_PG_URL (tests/lab/postgres.sh start)\n");
+            return 0;
+        }
+        return cmocka_run_group_tests_name("db_postgres", backend_tests, setup_pg,
+                                           teardown_group) ? 1 : 0;
+    }
+    fprintf(stderr, "usage: test_db [sqlite|pg_offline|postgres]\n");
+    return 2;
 }

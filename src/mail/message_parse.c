@@ -1,0 +1,872 @@
+/* message_parse.c — raw RFC 5322 message -> message_parsed, through GMime 3; see
+ * message_parse.h. GMime builds the MIME tree and does every decoding (transfer encodings,
+ * RFC 2047 words, charsets, header unfolding, addresses, dates, message ids); this file walks
+ * the tree with bounds on depth and part count, and copies bounded, valid UTF-8 out. */
+#include <gmime/gmime.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mail/message_parse.h"
+#include "util/strbuf.h"
+
+#define WALK_MAX_DEPTH 32     /* MIME nesting we look into (GMime has its own limit too) */
+#define WALK_MAX_PARTS 1000   /* parts we look at */
+#define HTML_READ_MAX (4 * MSG_BODY_MAX) /* HTML bytes read before reduction to text */
+#define DSN_READ_MAX (64 * 1024)         /* bytes of a message/delivery-status part */
+#define HEADERS_READ_MAX (256 * 1024)    /* bytes of a text/rfc822-headers part */
+#define DSN_BLOCKS_MAX (MSG_DSN_MAX + 8) /* header blocks of a delivery-status part */
+
+/* ---- GMime, once per process ----------------------------------------------------------- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static GMimeParserOptions *parser_opts; /* read-only after init */
+
+static void init_gmime(void)
+{
+    g_mime_init();
+    parser_opts = g_mime_parser_options_new();
+    g_mime_parser_options_set_address_compliance_mode(parser_opts, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_parameter_compliance_mode(parser_opts, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_rfc2047_compliance_mode(parser_opts, GMIME_RFC_COMPLIANCE_LOOSE);
+    /* "From: MAILER-DAEMON" has no domain: keep it, the classifier looks at it */
+    g_mime_parser_options_set_allow_addresses_without_domain(parser_opts, TRUE);
+    /* undeclared 8-bit header text: UTF-8 if it is valid, else windows-1252 */
+    const char *fallback[] = {"UTF-8", "windows-1252", NULL};
+    g_mime_parser_options_set_fallback_charsets(parser_opts, fallback);
+}
+
+void message_parse_init(void)
+{
+    pthread_once(&init_once, init_gmime);
+}
+
+void message_parse_shutdown(void)
+{
+    if (parser_opts) {
+        g_mime_parser_options_free(parser_opts);
+        parser_opts = NULL;
+        g_mime_shutdown();
+    }
+}
+
+/* ---- text hygiene ------------------------------------------------------------------------ */
+
+enum { CLEAN_LINE = 0, CLEAN_BODY = 1 };
+
+/* Append n bytes at s to sb as valid UTF-8: invalid sequences become U+FFFD, NUL and control
+ * characters are dropped (CLEAN_BODY keeps '\n' and '\t' and turns "\r\n" and lone '\r' into
+ * '\n'; CLEAN_LINE turns '\t', '\r', '\n' into one space). Stops at the first character that
+ * would not fit sb's maximum, so the text is cut on a character boundary. Returns 1 when cut. */
+static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
+{
+    static const char repl[] = "\xEF\xBF\xBD";
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            int rc = 0;
+            if (c == '\r' || c == '\n' || c == '\t') {
+                if (mode == CLEAN_BODY) {
+                    if (c == '\r' && i + 1 < n && s[i + 1] == '\n') {
+                        i++;
+                        continue;
+                    }
+                    rc = strbuf_add(sb, c == '\t' ? "\t" : "\n", 1);
+                } else if (sb->len > 0 && sb->buf[sb->len - 1] != ' ') {
+                    rc = strbuf_add(sb, " ", 1);
+                }
+            } else if (c >= 0x20 && c != 0x7f) {
+                rc = strbuf_add(sb, &s[i], 1);
+            }
+            if (rc < 0) return 1;
+            i++;
+            continue;
+        }
+        gunichar u = g_utf8_get_char_validated(s + i, (gssize)(n - i));
+        if (u == (gunichar)-1 || u == (gunichar)-2) {
+            if (strbuf_add(sb, repl, 3) < 0) return 1;
+            i++;
+            continue;
+        }
+        size_t clen = (size_t)g_utf8_skip[c];
+        if (u >= 0x80 && u <= 0x9f) { /* C1 controls */
+            i += clen;
+            continue;
+        }
+        if (strbuf_add(sb, s + i, clen) < 0) return 1;
+        i += clen;
+    }
+    return 0;
+}
+
+/* A header-like value as one clean, trimmed line of at most max bytes; never NULL. */
+static char *clean_line(const char *s, size_t max)
+{
+    if (!s) return xstrdup("");
+    strbuf sb;
+    strbuf_init(&sb, max);
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') s++;
+    clean_append(&sb, s, strlen(s), CLEAN_LINE);
+    while (sb.len > 0 && sb.buf[sb.len - 1] == ' ') sb.buf[--sb.len] = '\0';
+    return strbuf_detach(&sb, NULL);
+}
+
+/* A message id (already without <>): "" when empty, longer than MSG_ID_MAX (a cut id could
+ * never match) or containing white space or controls after cleaning. */
+static char *clean_id(const char *id)
+{
+    if (!id || !*id || strlen(id) > MSG_ID_MAX) return xstrdup("");
+    char *c = clean_line(id, MSG_ID_MAX);
+    if (!*c || strpbrk(c, " \t") || strcmp(c, id) != 0) {
+        free(c);
+        return xstrdup("");
+    }
+    return c;
+}
+
+static int ascii_ieq(const char *a, const char *b)
+{
+    return g_ascii_strcasecmp(a, b) == 0;
+}
+
+/* ---- message ids ------------------------------------------------------------------------- */
+
+/* Ids of a References-like value (raw header text), without <>, empty ones dropped; keeps the
+ * first and the last MSG_REFS_MAX - 1. */
+static void parse_id_list(const char *raw, char ***out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!raw || !*raw) return;
+    GMimeReferences *refs = g_mime_references_parse(parser_opts, raw);
+    if (!refs) return;
+    int len = g_mime_references_length(refs);
+    char **ids = xcalloc(len < MSG_REFS_MAX ? (size_t)len + 1 : MSG_REFS_MAX, sizeof(*ids));
+    size_t n = 0;
+    for (int i = 0; i < len; i++) {
+        /* the thread root and the most recent ids: skip the middle of a long chain */
+        if (i == 1 && len > MSG_REFS_MAX) i = len - (MSG_REFS_MAX - 1);
+        char *id = clean_id(g_mime_references_get_message_id(refs, i));
+        if (!*id) {
+            free(id);
+            continue;
+        }
+        ids[n++] = id;
+    }
+    if (n == 0) {
+        free(ids);
+        ids = NULL;
+    }
+    g_mime_references_free(refs);
+    *out = ids;
+    *n_out = n;
+}
+
+static void free_id_list(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+}
+
+/* The first id of an In-Reply-To value. Old mailers write "Your message of <date> <id>", which
+ * GMime's references parser gives up on at the phrase: then retry from each '<'. A bare id
+ * without <> is taken when it is one word with an '@'. */
+static char *first_id(const char *raw)
+{
+    if (!raw || !*raw) return xstrdup("");
+    char **ids;
+    size_t n;
+    parse_id_list(raw, &ids, &n);
+    int tries = 0;
+    for (const char *p = raw; n == 0 && tries < 16 && (p = strchr(p, '<')) != NULL; p++, tries++)
+        parse_id_list(p, &ids, &n);
+    if (n > 0) {
+        char *id = ids[0];
+        ids[0] = NULL;
+        free_id_list(ids, n);
+        return id;
+    }
+    char *line = clean_line(raw, MSG_ID_MAX + 1);
+    if (!strchr(line, '<') && !strchr(line, ' ') && strchr(line, '@')) {
+        char *id = clean_id(line);
+        free(line);
+        return id;
+    }
+    free(line);
+    return xstrdup("");
+}
+
+static const char *raw_header(GMimeObject *obj, const char *name)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+    GMimeHeader *h = hl ? g_mime_header_list_get_header(hl, name) : NULL;
+    return h ? g_mime_header_get_raw_value(h) : NULL;
+}
+
+/* ---- addresses --------------------------------------------------------------------------- */
+
+static void add_addresses(InternetAddressList *list, msg_address **arr, size_t *n, size_t max,
+                          int depth)
+{
+    int len = list ? internet_address_list_length(list) : 0;
+    for (int i = 0; i < len && *n < max; i++) {
+        InternetAddress *ia = internet_address_list_get_address(list, i);
+        if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+            if (depth < 2)
+                add_addresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), arr,
+                              n, max, depth + 1);
+            continue;
+        }
+        if (!INTERNET_ADDRESS_IS_MAILBOX(ia)) continue;
+        char *addr = clean_line(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)),
+                                MSG_ADDR_MAX);
+        char *name = clean_line(internet_address_get_name(ia), MSG_NAME_MAX);
+        if (!*addr && !*name) {
+            free(addr);
+            free(name);
+            continue;
+        }
+        *arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
+        (*arr)[*n].addr = addr;
+        (*arr)[*n].name = name;
+        (*n)++;
+    }
+}
+
+/* ---- part content ------------------------------------------------------------------------ */
+
+/* The content of a leaf part with its transfer encoding undone and, when charset is given and
+ * known, converted to UTF-8; at most limit bytes (*truncated set when there was more). The
+ * result is raw bytes (may hold NULs or invalid UTF-8): clean it. *conv tells whether a charset
+ * conversion ran. */
+static char *read_part(GMimePart *part, size_t limit, const char *charset, int *conv,
+                       int *truncated, size_t *len)
+{
+    strbuf sb;
+    strbuf_init(&sb, limit);
+    *conv = 0;
+    *truncated = 0;
+    GMimeDataWrapper *dw = g_mime_part_get_content(part);
+    GMimeStream *src = dw ? g_mime_data_wrapper_get_stream(dw) : NULL;
+    if (!src) return strbuf_detach(&sb, len);
+    g_mime_stream_reset(src);
+    GMimeStream *fs = g_mime_stream_filter_new(src);
+    GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
+    if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+        enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+        GMimeFilter *f = g_mime_filter_basic_new(enc, FALSE);
+        g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
+        g_object_unref(f);
+    }
+    if (charset && *charset && !ascii_ieq(charset, "utf-8") && !ascii_ieq(charset, "utf8") &&
+        !ascii_ieq(charset, "us-ascii")) {
+        GMimeFilter *f = g_mime_filter_charset_new(charset, "UTF-8");
+        if (f) {
+            g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
+            g_object_unref(f);
+            *conv = 1;
+        }
+    }
+    char tmp[8192];
+    ssize_t got;
+    while ((got = g_mime_stream_read(fs, tmp, sizeof(tmp))) > 0) {
+        if (strbuf_add(&sb, tmp, (size_t)got) < 0) {
+            strbuf_add(&sb, tmp, limit - sb.len);
+            *truncated = 1;
+            break;
+        }
+    }
+    g_object_unref(fs);
+    return strbuf_detach(&sb, len);
+}
+
+/* Raw text bytes -> valid UTF-8: unless a charset conversion already ran, bytes that are not
+ * valid UTF-8 are taken as the fallback charsets (windows-1252) by GMime. */
+static char *to_utf8(char *raw, size_t len, int converted, size_t *out_len)
+{
+    if (!converted && !g_utf8_validate(raw, (gssize)len, NULL)) {
+        char *dec = g_mime_utils_decode_8bit(parser_opts, raw, len);
+        if (dec) {
+            free(raw);
+            raw = xstrdup(dec);
+            len = strlen(raw);
+            g_free(dec);
+        }
+    }
+    *out_len = len;
+    return raw;
+}
+
+/* ---- HTML reduced to text ---------------------------------------------------------------- */
+
+static int is_html_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+}
+
+/* Case-insensitive search of needle (lower case) in h[from..n). */
+static size_t find_ci(const char *h, size_t from, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = from; i + k <= n; i++)
+        if (g_ascii_strncasecmp(h + i, needle, k) == 0) return i;
+    return n;
+}
+
+static void out_char(strbuf *sb, char c)
+{
+    if (c == ' ') {
+        if (sb->len == 0 || sb->buf[sb->len - 1] == ' ' || sb->buf[sb->len - 1] == '\n') return;
+    } else if (c == '\n') {
+        while (sb->len > 0 && sb->buf[sb->len - 1] == ' ') sb->buf[--sb->len] = '\0';
+        if (sb->len == 0) return;
+        if (sb->len >= 2 && sb->buf[sb->len - 1] == '\n' && sb->buf[sb->len - 2] == '\n') return;
+    }
+    strbuf_add(sb, &c, 1);
+}
+
+static const struct {
+    const char *name;
+    const char *utf8;
+} entities[] = {
+    {"amp", "&"},         {"lt", "<"},          {"gt", ">"},          {"quot", "\""},
+    {"apos", "'"},        {"nbsp", " "},        {"copy", "\xC2\xA9"}, {"reg", "\xC2\xAE"},
+    {"hellip", "\xE2\x80\xA6"}, {"mdash", "\xE2\x80\x94"}, {"ndash", "\xE2\x80\x93"},
+    {"lsquo", "\xE2\x80\x98"},  {"rsquo", "\xE2\x80\x99"}, {"ldquo", "\xE2\x80\x9C"},
+    {"rdquo", "\xE2\x80\x9D"},  {"euro", "\xE2\x82\xAC"},  {"auml", "\xC3\xA4"},
+    {"ouml", "\xC3\xB6"}, {"uuml", "\xC3\xBC"}, {"Auml", "\xC3\x84"}, {"Ouml", "\xC3\x96"},
+    {"Uuml", "\xC3\x9C"}, {"szlig", "\xC3\x9F"}, {"eacute", "\xC3\xA9"}, {"egrave", "\xC3\xA8"},
+    {"ecirc", "\xC3\xAA"}, {"agrave", "\xC3\xA0"}, {"ccedil", "\xC3\xA7"}, {"Eacute", "\xC3\x89"},
+};
+
+/* An entity at h[i] == '&': appends its text and returns the bytes consumed, or 0. */
+static size_t html_entity(const char *h, size_t i, size_t n, strbuf *sb)
+{
+    size_t j = i + 1, end = i + 12 < n ? i + 12 : n;
+    while (j < end && h[j] != ';') j++;
+    if (j >= end || j == i + 1) return 0;
+    size_t nlen = j - i - 1;
+    const char *name = h + i + 1;
+    if (name[0] == '#') {
+        unsigned long cp = 0;
+        int hex = nlen > 1 && (name[1] == 'x' || name[1] == 'X');
+        size_t k = hex ? 2 : 1;
+        if (k >= nlen) return 0;
+        for (; k < nlen; k++) {
+            int d = hex ? g_ascii_xdigit_value(name[k]) : g_ascii_digit_value(name[k]);
+            if (d < 0) return 0;
+            cp = cp * (hex ? 16 : 10) + (unsigned long)d;
+            if (cp > 0x10FFFF) return 0;
+        }
+        if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        if (cp == 0xA0) cp = ' ';
+        char u[8];
+        int ul = g_unichar_to_utf8((gunichar)cp, u);
+        if (ul == 1) out_char(sb, u[0]);
+        else strbuf_add(sb, u, (size_t)ul);
+        return j - i + 1;
+    }
+    for (size_t e = 0; e < sizeof(entities) / sizeof(entities[0]); e++) {
+        if (strlen(entities[e].name) == nlen && memcmp(entities[e].name, name, nlen) == 0) {
+            if (entities[e].utf8[1] == '\0') out_char(sb, entities[e].utf8[0]);
+            else strbuf_addstr(sb, entities[e].utf8);
+            return j - i + 1;
+        }
+    }
+    return 0;
+}
+
+static int name_in(const char *name, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(name, *list) == 0) return 1;
+    return 0;
+}
+
+/* Rough HTML to text: tags dropped (block tags become line breaks), script/style/head content
+ * dropped, comments dropped, entities decoded, white space collapsed. */
+static void html_to_text(const char *h, size_t n, strbuf *sb)
+{
+    static const char *const skip[] = {"script", "style", "head", "title", NULL};
+    static const char *const block[] = {"br", "p", "div", "tr", "li", "ul", "ol", "table",
+                                        "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr",
+                                        "pre", "section", "article", "header", "footer", NULL};
+    size_t i = 0;
+    while (i < n) {
+        char c = h[i];
+        if (c == '<') {
+            if (i + 4 <= n && memcmp(h + i, "<!--", 4) == 0) {
+                size_t e = find_ci(h, i + 4, n, "-->");
+                i = e >= n ? n : e + 3;
+                continue;
+            }
+            size_t j = i + 1;
+            int closing = 0;
+            if (j < n && h[j] == '/') {
+                closing = 1;
+                j++;
+            }
+            char name[16];
+            size_t nl = 0;
+            while (j < n && g_ascii_isalnum(h[j])) {
+                if (nl < sizeof(name) - 1) name[nl++] = g_ascii_tolower(h[j]);
+                j++;
+            }
+            name[nl] = '\0';
+            if (nl == 0 && !(j < n && (h[j] == '!' || h[j] == '?'))) { /* a lone '<' */
+                out_char(sb, '<');
+                i++;
+                continue;
+            }
+            char quote = 0;
+            while (j < n && (quote || h[j] != '>')) {
+                if (quote && h[j] == quote) quote = 0;
+                else if (!quote && (h[j] == '"' || h[j] == '\'')) quote = h[j];
+                j++;
+            }
+            if (j >= n) break; /* unterminated tag: the rest is not text */
+            i = j + 1;
+            if (!closing && name_in(name, skip)) {
+                char endtag[20];
+                g_snprintf(endtag, sizeof(endtag), "</%s", name);
+                size_t e = find_ci(h, i, n, endtag);
+                if (e >= n) break;
+                while (e < n && h[e] != '>') e++;
+                i = e < n ? e + 1 : n;
+                continue;
+            }
+            if (name_in(name, block)) out_char(sb, '\n');
+            else if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0) out_char(sb, ' ');
+            continue;
+        }
+        if (c == '&') {
+            size_t used = html_entity(h, i, n, sb);
+            if (used) {
+                i += used;
+                continue;
+            }
+        }
+        if (is_html_space(c)) out_char(sb, ' ');
+        else strbuf_add(sb, &c, 1);
+        i++;
+    }
+    while (sb->len > 0 && (sb->buf[sb->len - 1] == ' ' || sb->buf[sb->len - 1] == '\n'))
+        sb->buf[--sb->len] = '\0';
+}
+
+/* ---- the body and its snippet -------------------------------------------------------------- */
+
+static void take_body(message_parsed *m, GMimePart *part, int html)
+{
+    const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    int conv, trunc;
+    size_t len;
+    char *raw = read_part(part, html ? HTML_READ_MAX : MSG_BODY_MAX + 8, charset, &conv, &trunc,
+                          &len);
+    raw = to_utf8(raw, len, conv, &len);
+    strbuf sb;
+    strbuf_init(&sb, MSG_BODY_MAX);
+    if (html) {
+        strbuf tmp;
+        strbuf_init(&tmp, HTML_READ_MAX);
+        html_to_text(raw, len, &tmp);
+        trunc |= clean_append(&sb, tmp.buf, tmp.len, CLEAN_BODY);
+        strbuf_release(&tmp);
+    } else {
+        trunc |= clean_append(&sb, raw, len, CLEAN_BODY);
+    }
+    free(raw);
+    m->body_truncated = trunc;
+    m->body_from_html = html;
+    m->body = strbuf_detach(&sb, &m->body_len);
+}
+
+static int is_unicode_space(gunichar u)
+{
+    return u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == 0xA0 || u == 0x200B ||
+           g_unichar_isspace(u);
+}
+
+static char *make_snippet(const char *body)
+{
+    strbuf sb;
+    strbuf_init(&sb, MSG_SNIPPET_CHARS * 4 + 4);
+    int chars = 0, space = 0;
+    for (const char *p = body; *p && chars < MSG_SNIPPET_CHARS; p = g_utf8_next_char(p)) {
+        gunichar u = g_utf8_get_char(p);
+        if (is_unicode_space(u)) {
+            space = 1;
+            continue;
+        }
+        if (space && sb.len > 0) {
+            strbuf_add(&sb, " ", 1);
+            if (++chars >= MSG_SNIPPET_CHARS) break;
+        }
+        space = 0;
+        strbuf_add(&sb, p, (size_t)g_utf8_skip[(unsigned char)*p]);
+        chars++;
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
+/* ---- DSN (RFC 3464) ---------------------------------------------------------------------- */
+
+/* The value after "type;" of an address-type or MTA-name field, without <> and spaces. */
+static char *typed_value(const char *v, size_t max)
+{
+    if (!v) return xstrdup("");
+    const char *semi = strchr(v, ';');
+    char *s = clean_line(semi ? semi + 1 : v, max);
+    size_t n = strlen(s);
+    if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+        memmove(s, s + 1, n - 2);
+        s[n - 2] = '\0';
+    }
+    return s;
+}
+
+/* The first "d.ddd.ddd" token (RFC 3463: class 2, 4 or 5) of a Status field. */
+static char *status_code(const char *v)
+{
+    for (const char *p = v; p && *p; p++) {
+        if ((*p != '2' && *p != '4' && *p != '5') || p[1] != '.') continue;
+        if (p > v && (g_ascii_isalnum(p[-1]) || p[-1] == '.')) continue;
+        const char *q = p + 2;
+        int d1 = 0, d2 = 0;
+        while (g_ascii_isdigit(*q) && d1 < 4) q++, d1++;
+        if (d1 < 1 || d1 > 3 || *q != '.') continue;
+        q++;
+        while (g_ascii_isdigit(*q) && d2 < 4) q++, d2++;
+        if (d2 < 1 || d2 > 3 || g_ascii_isalnum(*q) || *q == '.') continue;
+        return xstrndup(p, (size_t)(q - p));
+    }
+    return xstrdup("");
+}
+
+/* GMime parses a block of header fields (unfolding, RFC 2047) into an object; NULL if none. */
+static GMimeObject *parse_fields(const char *p, size_t n)
+{
+    GMimeStream *s = g_mime_stream_mem_new_with_buffer(p, n);
+    GMimeParser *parser = g_mime_parser_new_with_stream(s);
+    GMimeObject *obj = g_mime_parser_construct_part(parser, parser_opts);
+    g_object_unref(parser);
+    g_object_unref(s);
+    return obj;
+}
+
+static void parse_dsn_block(message_parsed *m, const char *p, size_t n)
+{
+    GMimeObject *o = parse_fields(p, n);
+    if (!o) return;
+    const char *final = g_mime_object_get_header(o, "Final-Recipient");
+    const char *action = g_mime_object_get_header(o, "Action");
+    const char *status = g_mime_object_get_header(o, "Status");
+    const char *mta = g_mime_object_get_header(o, "Reporting-MTA");
+    if (final || action || status) {
+        if (m->n_dsn < MSG_DSN_MAX) {
+            m->dsn = xrealloc(m->dsn, (m->n_dsn + 1) * sizeof(*m->dsn));
+            msg_dsn_recipient *r = &m->dsn[m->n_dsn++];
+            r->final_recipient = typed_value(final, MSG_DSN_FIELD_MAX);
+            r->original_recipient =
+                typed_value(g_mime_object_get_header(o, "Original-Recipient"), MSG_DSN_FIELD_MAX);
+            r->action = clean_line(action, 32);
+            for (char *a = r->action; *a; a++) {
+                if (*a == ' ' || *a == '(' || *a == ';') {
+                    *a = '\0';
+                    break;
+                }
+                *a = g_ascii_tolower(*a);
+            }
+            r->status = status_code(status);
+            r->diagnostic_code =
+                clean_line(g_mime_object_get_header(o, "Diagnostic-Code"), MSG_DSN_FIELD_MAX);
+        }
+    } else if (mta && !*m->dsn_reporting_mta) {
+        free(m->dsn_reporting_mta);
+        m->dsn_reporting_mta = typed_value(mta, MSG_DSN_FIELD_MAX);
+    }
+    g_object_unref(o);
+}
+
+static int blank_line(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) p++;
+    return p >= end || *p == '\n';
+}
+
+/* message/delivery-status: blocks of fields separated by blank lines; the per-message block
+ * gives Reporting-MTA, each per-recipient block one msg_dsn_recipient. */
+static void parse_delivery_status(message_parsed *m, GMimePart *part)
+{
+    int conv, trunc;
+    size_t len;
+    char *raw = read_part(part, DSN_READ_MAX, NULL, &conv, &trunc, &len);
+    const char *p = raw, *end = raw + len;
+    int blocks = 0;
+    while (p < end && blocks < DSN_BLOCKS_MAX) {
+        while (p < end && blank_line(p, end)) { /* skip blank lines */
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            p = nl ? nl + 1 : end;
+        }
+        if (p >= end) break;
+        const char *start = p;
+        while (p < end && !blank_line(p, end)) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            p = nl ? nl + 1 : end;
+        }
+        parse_dsn_block(m, start, (size_t)(p - start));
+        blocks++;
+    }
+    free(raw);
+}
+
+/* The returned message of a report: its Message-ID and References. */
+static void take_original(message_parsed *m, GMimeMessage *orig)
+{
+    if (!orig) return;
+    free(m->original_message_id);
+    m->original_message_id = clean_id(g_mime_message_get_message_id(orig));
+    parse_id_list(raw_header(GMIME_OBJECT(orig), "References"), &m->original_references,
+                  &m->n_original_references);
+}
+
+static void take_original_headers(message_parsed *m, GMimePart *part)
+{
+    int conv, trunc;
+    size_t len;
+    char *raw = read_part(part, HEADERS_READ_MAX, NULL, &conv, &trunc, &len);
+    GMimeStream *s = g_mime_stream_mem_new_with_buffer(raw, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(s);
+    GMimeMessage *orig = g_mime_parser_construct_message(parser, parser_opts);
+    take_original(m, orig);
+    if (orig) g_object_unref(orig);
+    g_object_unref(parser);
+    g_object_unref(s);
+    free(raw);
+}
+
+/* ---- walking the tree -------------------------------------------------------------------- */
+
+struct walk {
+    int parts;
+    GMimePart *plain, *html, *status;
+    GMimeObject *original; /* a GMimeMessagePart or a headers-only GMimePart */
+};
+
+static int is_attachment(GMimeObject *o)
+{
+    const char *d = g_mime_object_get_disposition(o);
+    return d && ascii_ieq(d, GMIME_DISPOSITION_ATTACHMENT);
+}
+
+static void walk(GMimeObject *o, int depth, struct walk *w)
+{
+    if (!o || depth > WALK_MAX_DEPTH || ++w->parts > WALK_MAX_PARTS) return;
+    if (GMIME_IS_MESSAGE_PART(o)) { /* an embedded message: its body is not ours */
+        if (depth > 0 && !w->original) w->original = o;
+        return;
+    }
+    if (GMIME_IS_MULTIPART(o)) {
+        GMimeMultipart *mp = GMIME_MULTIPART(o);
+        int n = g_mime_multipart_get_count(mp);
+        for (int i = 0; i < n; i++) walk(g_mime_multipart_get_part(mp, i), depth + 1, w);
+        return;
+    }
+    if (!GMIME_IS_PART(o)) return;
+    GMimeContentType *ct = g_mime_object_get_content_type(o);
+    if (!ct) return;
+    if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
+        g_mime_content_type_is_type(ct, "message", "global-headers") ||
+        g_mime_content_type_is_type(ct, "message", "rfc822-headers")) {
+        if (depth > 0 && !w->original) w->original = o;
+        return;
+    }
+    if (g_mime_content_type_is_type(ct, "message", "delivery-status") ||
+        g_mime_content_type_is_type(ct, "message", "global-delivery-status")) {
+        if (!w->status) w->status = GMIME_PART(o);
+        return;
+    }
+    if (is_attachment(o)) return;
+    if (g_mime_content_type_is_type(ct, "text", "plain") && !w->plain) w->plain = GMIME_PART(o);
+    else if (g_mime_content_type_is_type(ct, "text", "html") && !w->html) w->html = GMIME_PART(o);
+}
+
+/* ---- the message ------------------------------------------------------------------------- */
+
+static char *marker(GMimeObject *o, const char *name)
+{
+    return clean_line(g_mime_object_get_header(o, name), MSG_MARKER_MAX);
+}
+
+static void take_markers(msg_markers *mk, GMimeObject *o)
+{
+    mk->auto_submitted = marker(o, "Auto-Submitted");
+    mk->x_autoreply = marker(o, "X-Autoreply");
+    mk->x_autorespond = marker(o, "X-Autorespond");
+    mk->precedence = marker(o, "Precedence");
+    mk->x_auto_response_suppress = marker(o, "X-Auto-Response-Suppress");
+    mk->x_ms_inbox_rules_loop = marker(o, "X-MS-Exchange-Inbox-Rules-Loop");
+    mk->x_ms_generated_message_source = marker(o, "X-MS-Exchange-Generated-Message-Source");
+    mk->x_failed_recipients = marker(o, "X-Failed-Recipients");
+    mk->return_path = marker(o, "Return-Path");
+    const char *rp = raw_header(o, "Return-Path");
+    if (rp) {
+        char *c = g_strdup(rp);
+        size_t k = 0;
+        for (size_t i = 0; c[i]; i++)
+            if (!g_ascii_isspace(c[i])) c[k++] = c[i];
+        c[k] = '\0';
+        mk->return_path_empty = strcmp(c, "<>") == 0;
+        g_free(c);
+    }
+    mk->content_type = marker(o, "Content-Type");
+}
+
+static int is_dsn_type(GMimeObject *top)
+{
+    GMimeContentType *ct = top ? g_mime_object_get_content_type(top) : NULL;
+    if (!ct || !g_mime_content_type_is_type(ct, "multipart", "report")) return 0;
+    const char *rt = g_mime_content_type_get_parameter(ct, "report-type");
+    return rt && (ascii_ieq(rt, "delivery-status") || ascii_ieq(rt, "global-delivery-status"));
+}
+
+static void parse_message(message_parsed *m, GMimeMessage *msg)
+{
+    GMimeObject *mo = GMIME_OBJECT(msg);
+    m->message_id = clean_id(g_mime_message_get_message_id(msg));
+    m->in_reply_to = first_id(raw_header(mo, "In-Reply-To"));
+    parse_id_list(raw_header(mo, "References"), &m->references, &m->n_references);
+
+    msg_address *from = NULL;
+    size_t nfrom = 0;
+    add_addresses(g_mime_message_get_from(msg), &from, &nfrom, 1, 0);
+    if (nfrom) {
+        m->from = from[0];
+        free(from);
+    }
+    add_addresses(g_mime_message_get_to(msg), &m->to, &m->n_to, MSG_ADDRS_MAX, 0);
+    add_addresses(g_mime_message_get_cc(msg), &m->cc, &m->n_cc, MSG_ADDRS_MAX, 0);
+    m->subject = clean_line(g_mime_message_get_subject(msg), MSG_SUBJECT_MAX);
+    GDateTime *dt = g_mime_message_get_date(msg);
+    if (dt) {
+        gint64 t = g_date_time_to_unix(dt);
+        m->date = t > 0 ? (time_t)t : 0;
+    }
+    take_markers(&m->markers, mo);
+
+    GMimeObject *top = g_mime_message_get_mime_part(msg);
+    struct walk w = {0};
+    walk(top, 0, &w);
+    if (w.plain) take_body(m, w.plain, 0);
+    else if (w.html) take_body(m, w.html, 1);
+    m->is_dsn = is_dsn_type(top);
+    m->dsn_reporting_mta = xstrdup("");
+    if (m->is_dsn && w.status) parse_delivery_status(m, w.status);
+    if (w.original && GMIME_IS_MESSAGE_PART(w.original))
+        take_original(m, g_mime_message_part_get_message(GMIME_MESSAGE_PART(w.original)));
+    else if (w.original)
+        take_original_headers(m, GMIME_PART(w.original));
+}
+
+static void ensure(char **s)
+{
+    if (!*s) *s = xstrdup("");
+}
+
+/* Every string field that is still NULL becomes "" (the header's contract). */
+static void fill_empty(message_parsed *m)
+{
+    ensure(&m->message_id);
+    ensure(&m->in_reply_to);
+    ensure(&m->from.addr);
+    ensure(&m->from.name);
+    ensure(&m->subject);
+    msg_markers *mk = &m->markers;
+    char **markers[] = {&mk->auto_submitted,           &mk->x_autoreply,
+                        &mk->x_autorespond,            &mk->precedence,
+                        &mk->x_auto_response_suppress, &mk->x_ms_inbox_rules_loop,
+                        &mk->x_ms_generated_message_source, &mk->x_failed_recipients,
+                        &mk->return_path,              &mk->content_type};
+    for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) ensure(markers[i]);
+    ensure(&m->body);
+    ensure(&m->dsn_reporting_mta);
+    ensure(&m->original_message_id);
+    if (!m->snippet) m->snippet = make_snippet(m->body);
+}
+
+int message_parse(const void *data, size_t len, message_parsed **out, mf_error *err)
+{
+    *out = NULL;
+    if (len > MSG_PARSE_MAX_SIZE)
+        return mf_fail(err, 413, "message_too_large", "",
+                       "the message has %zu bytes, more than the %u this parser accepts", len,
+                       MSG_PARSE_MAX_SIZE);
+    message_parse_init();
+    message_parsed *m = xcalloc(1, sizeof(*m));
+    m->size = len;
+    GMimeStream *s = g_mime_stream_mem_new_with_buffer(len ? data : "", len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(s);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, parser_opts);
+    g_object_unref(parser);
+    g_object_unref(s);
+    if (msg) {
+        parse_message(m, msg);
+        g_object_unref(msg);
+    } else {
+        m->malformed = 1;
+    }
+    fill_empty(m);
+    *out = m;
+    return 0;
+}
+
+static void free_addresses(msg_address *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].addr);
+        free(a[i].name);
+    }
+    free(a);
+}
+
+void message_parsed_free(message_parsed **mp)
+{
+    if (!mp || !*mp) return;
+    message_parsed *m = *mp;
+    free(m->message_id);
+    free(m->in_reply_to);
+    free_id_list(m->references, m->n_references);
+    free(m->from.addr);
+    free(m->from.name);
+    free_addresses(m->to, m->n_to);
+    free_addresses(m->cc, m->n_cc);
+    free(m->subject);
+    msg_markers *mk = &m->markers;
+    free(mk->auto_submitted);
+    free(mk->x_autoreply);
+    free(mk->x_autorespond);
+    free(mk->precedence);
+    free(mk->x_auto_response_suppress);
+    free(mk->x_ms_inbox_rules_loop);
+    free(mk->x_ms_generated_message_source);
+    free(mk->x_failed_recipients);
+    free(mk->return_path);
+    free(mk->content_type);
+    free(m->body);
+    free(m->snippet);
+    free(m->dsn_reporting_mta);
+    for (size_t i = 0; i < m->n_dsn; i++) {
+        free(m->dsn[i].final_recipient);
+        free(m->dsn[i].original_recipient);
+        free(m->dsn[i].action);
+        free(m->dsn[i].status);
+        free(m->dsn[i].diagnostic_code);
+    }
+    free(m->dsn);
+    free(m->original_message_id);
+    free_id_list(m->original_references, m->n_original_references);
+    free(m);
+    *mp = NULL;
+}
