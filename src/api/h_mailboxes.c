@@ -66,6 +66,7 @@ int h_mailboxes_create(api_req *r)
     mf_secret_free(&smtp);
     json_decref(b);
     if (rc < 0) return -1;
+    app_wake_engine(r->app);
     api_ok(r, 201, render_mailbox(&m));
     mf_mailbox_clear(&m);
     return 0;
@@ -121,6 +122,7 @@ int h_mailboxes_patch(api_req *r)
     mf_secret_free(&smtp);
     json_decref(b);
     if (rc < 0) return -1;
+    if (p.imap_json || p.smtp_json) app_wake_engine(r->app);
     api_ok(r, 200, render_mailbox(&m));
     mf_mailbox_clear(&m);
     return 0;
@@ -131,6 +133,7 @@ int h_mailboxes_delete(api_req *r)
     const char *c = api_query(r, "confirm");
     int confirm = c && strcmp(c, "true") == 0;
     if (ops_mailbox_delete(r->d, &r->actor, r->params[0], confirm, &r->err) < 0) return -1;
+    app_wake_engine(r->app);
     return api_no_content(r);
 }
 

@@ -58,6 +58,7 @@ int h_requests_approve(api_req *r)
 {
     mf_request q;
     if (ops_request_approve(r->app, r->d, &r->actor, r->params[0], &q, &r->err) < 0) return -1;
+    app_wake_engine(r->app);
     api_ok(r, 200, render_request(&q));
     mf_request_clear(&q);
     return 0;

@@ -7,9 +7,20 @@
 #include "util/config.h"
 #include "util/crypto.h"
 
+#include <pthread.h>
+#include <stdint.h>
+
 typedef struct mf_app {
     mf_config cfg;
     mf_key key;
+    /* the engine running in this process, if any (set by `serve`): woken when the API changes
+     * mailboxes; NULL in `mailfleet api`, where workers notice changes on their next tick */
+    void (*wake)(void *arg);
+    void *wake_arg;
+    /* new-mail signal from the engine to long-polling API calls in this process */
+    pthread_mutex_t mail_mu;
+    pthread_cond_t mail_cv;
+    uint64_t mail_seq;
 } mf_app;
 
 /* Load config (path may be NULL), apply db_override/listen_override when not NULL, set the log
@@ -20,6 +31,13 @@ void app_deinit(mf_app *app);
 /* This thread's connection to cfg.db (opened on first use). NULL with err on failure. */
 db *app_db(mf_app *app, mf_error *err);
 void app_db_release(void); /* close this thread's connection */
+/* Tell the engine (when one runs in this process) that mailboxes changed. */
+void app_wake_engine(mf_app *app);
+/* Engine side: messages were stored. API side: wait (at most timeout_ms) until the sequence
+ * passes seen; returns the current sequence. */
+void app_mail_arrived(mf_app *app);
+uint64_t app_mail_seq(mf_app *app);
+uint64_t app_wait_mail(mf_app *app, uint64_t seen, int timeout_ms);
 /* Open the database and apply missing migrations; *applied gets how many ran. */
 int app_migrate(mf_app *app, int *applied, mf_error *err);
 #endif

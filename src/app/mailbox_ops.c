@@ -78,9 +78,13 @@ int ops_check_error(const mf_check *c, const mf_seat_facts *seat, const mf_addre
     if (err && strcmp(c->rule, "R3") == 0)
         snprintf(err->extra, sizeof(err->extra), "{\"limit\":%d,\"used\":%d}", seat->limit,
                  seat->used);
-    if (err && strcmp(c->rule, "R7") == 0 && e->in_use)
-        snprintf(err->extra, sizeof(err->extra), "{\"seat\":{\"user_id\":\"%s\",\"state\":\"%s\"}}",
-                 e->owner_id, e->owner_locked ? "locked" : "active");
+    if (err && strcmp(c->rule, "R7") == 0 && e->in_use) {
+        /* R1: the seat's user id is shown within its organisation (and to operators) only */
+        int same_org = strcmp(e->org_id, seat->org_id) == 0;
+        snprintf(err->extra, sizeof(err->extra), "{\"seat\":{\"user_id\":%s%s%s,\"state\":\"%s\"}}",
+                 same_org ? "\"" : "", same_org ? e->owner_id : "null", same_org ? "\"" : "",
+                 e->owner_locked ? "locked" : "active");
+    }
     return -1;
 }
 
@@ -393,7 +397,26 @@ int ops_prospects_reassign(db *d, const mf_actor *a, const char *tag, const char
         db_rollback(d);
         return -1;
     }
-    int n = prospects_reassign(d, m.org_id, tag, m.id, m.owner_id, err);
+    /* R1: admins move any prospects of the org; a user moves their own, those sending from
+     * their mailboxes, and those tagged for continuity of an address now on their seat (R8:
+     * the new owner takes the prospects over). */
+    const char *only_for = NULL;
+    if (!roles_is_admin_of(a, m.org_id)) {
+        only_for = a->id;
+        char addr[MF_ADDR_MAX + 32];
+        mf_mailbox held;
+        memset(&held, 0, sizeof(held));
+        const char *colon;
+        if (strncmp(tag, "continuity:", 11) == 0 && (colon = strrchr(tag + 11, ':')) &&
+            (size_t)(colon - (tag + 11)) < sizeof(addr)) {
+            snprintf(addr, sizeof(addr), "%.*s", (int)(colon - (tag + 11)), tag + 11);
+            if (mailboxes_get_by_address(d, addr, &held, NULL) == 0 &&
+                strcmp(held.owner_id, a->id) == 0)
+                only_for = NULL;
+            mf_mailbox_clear(&held);
+        }
+    }
+    int n = prospects_reassign(d, m.org_id, tag, m.id, m.owner_id, only_for, err);
     if (n < 0) rc = -1;
     if (rc == 0) {
         json_t *j = json_pack("{s:s,s:i}", "tag", tag, "reassigned", n);

@@ -230,6 +230,10 @@ char *ops_token_create(db *d, const mf_actor *a, const mf_user *u, mf_error *err
         mf_fail(err, 403, "forbidden", "R1", "only the user or an admin creates tokens");
         return NULL;
     }
+    if (u->locked) {
+        mf_fail(err, 403, "seat_locked", "R2", "the seat of %s is locked; unlock it first", u->email);
+        return NULL;
+    }
     if (u->role == ROLE_CONTRIBUTOR) {
         mf_fail(err, 403, "forbidden", "R14", "contributors have no API access");
         return NULL;

@@ -9,7 +9,9 @@ static const char *top_usage =
     "usage: mailfleet <command> [flags]   (global flags: --db URL, --config FILE)\n"
     "\n"
     "commands:\n"
-    "  serve [--listen HOST:PORT]     run the HTTP API (default 127.0.0.1:8025)\n"
+    "  serve [--listen HOST:PORT]     run the HTTP API and the engine (default 127.0.0.1:8025)\n"
+    "  worker                         run the engine only (scale-out on PostgreSQL)\n"
+    "  api [--listen HOST:PORT]       run the HTTP API only\n"
     "  migrate                        apply database migrations\n"
     "  org create|list                organisations\n"
     "  user create|list|lock|unlock|passwd   seats\n"
@@ -110,7 +112,8 @@ int cli_main(int argc, char **argv)
         const char *name;
         int (*fn)(cli_ctx *);
     } cmds[] = {
-        {"serve", cli_serve}, {"migrate", cli_migrate}, {"org", cli_org},
+        {"serve", cli_serve}, {"worker", cli_worker}, {"api", cli_api},
+        {"migrate", cli_migrate}, {"org", cli_org},
         {"user", cli_user},   {"token", cli_token},     {"mailbox", cli_mailbox},
         {"request", cli_request},
     };

@@ -24,6 +24,8 @@ int cli_help(const char *text);  /* print to stdout, return CLI_OK */
 void cli_reset_getopt(void);
 
 int cli_serve(cli_ctx *c);
+int cli_worker(cli_ctx *c);
+int cli_api(cli_ctx *c);
 int cli_migrate(cli_ctx *c);
 int cli_org(cli_ctx *c);
 int cli_user(cli_ctx *c);

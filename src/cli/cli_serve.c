@@ -5,18 +5,24 @@
 #include <stdio.h>
 #include <string.h>
 #include "api/http.h"
+#include "engine/engine.h"
 #include "cli/cli.h"
 #include "store/migrate.h"
 #include "util/log.h"
 
 static const char *serve_usage =
     "usage: mailfleet serve [--listen HOST:PORT] [--db URL] [--config FILE]\n"
-    "Runs the HTTP API (and, as later issues land, the engine and console) until SIGTERM or\n"
-    "SIGINT. Applies database migrations first. Logs go to stderr.\n"
+    "       mailfleet worker [--db URL] [--config FILE]\n"
+    "       mailfleet api [--listen HOST:PORT] [--db URL] [--config FILE]\n"
+    "serve runs the HTTP API and the engine (IMAP sessions) in one process until SIGTERM,\n"
+    "SIGINT or SIGHUP; worker runs only the engine, api only the HTTP API (to scale out on\n"
+    "PostgreSQL). Migrations are applied first. Logs go to stderr.\n"
     "Environment: MAILFLEET_LISTEN, MAILFLEET_DB, MAILFLEET_CONFIG, MAILFLEET_KEY_FILE,\n"
     "MAILFLEET_KEY (64 hex characters, instead of the key file).\n";
 
-int cli_serve(cli_ctx *c)
+enum run_parts { RUN_API = 1, RUN_ENGINE = 2 };
+
+static int run(cli_ctx *c, int parts)
 {
     static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
                                          {"help", no_argument, NULL, 'h'},
@@ -35,27 +41,61 @@ int cli_serve(cli_ctx *c)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     mf_app app;
     if (cli_open(c, &app, listen) != CLI_OK) return CLI_FAILED;
     mf_error err;
-    http_server *http = http_start(&app, &err);
-    if (!http) {
-        cli_fail(&err);
-        app_deinit(&app);
-        return CLI_FAILED;
+    http_server *http = NULL;
+    engine *eng = NULL;
+    if (parts & RUN_ENGINE) {
+        eng = engine_start(&app, &err);
+        if (!eng) {
+            cli_fail(&err);
+            app_deinit(&app);
+            return CLI_FAILED;
+        }
     }
-    log_info("mailfleet serving on http://%s (database %s)", app.cfg.listen,
-             strncmp(app.cfg.db, "postgres", 8) == 0 ? "postgres" : app.cfg.db);
+    if (parts & RUN_API) {
+        http = http_start(&app, &err);
+        if (!http) {
+            cli_fail(&err);
+            engine_stop(&eng);
+            app_deinit(&app);
+            return CLI_FAILED;
+        }
+        log_info("mailfleet serving on http://%s (database %s)%s", app.cfg.listen,
+                 strncmp(app.cfg.db, "postgres", 8) == 0 ? "postgres" : app.cfg.db,
+                 eng ? " with the engine" : "");
+    } else {
+        log_info("mailfleet worker running (database %s)",
+                 strncmp(app.cfg.db, "postgres", 8) == 0 ? "postgres" : app.cfg.db);
+    }
     int sig = 0;
     sigwait(&stop, &sig);
-    log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    log_info("received %s, shutting down", strsignal(sig));
     http_stop(&http);
+    engine_stop(&eng);
     app_deinit(&app);
     log_info("stopped");
     return CLI_OK;
+}
+
+int cli_serve(cli_ctx *c)
+{
+    return run(c, RUN_API | RUN_ENGINE);
+}
+
+int cli_worker(cli_ctx *c)
+{
+    return run(c, RUN_ENGINE);
+}
+
+int cli_api(cli_ctx *c)
+{
+    return run(c, RUN_API);
 }
 
 static const char *migrate_usage =

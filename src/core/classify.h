@@ -151,8 +151,9 @@ int classify_tracking_id_parse(const char *message_id, char *out, size_t outlen)
  * wieder, ab, retour, jusqu'au ...). Day-month-year orders: ISO yyyy-mm-dd; dd.mm.yyyy and
  * dd.mm.; d/m/yyyy and m/d/yyyy only when one side is over 12 (otherwise ambiguous, skipped);
  * "3 December [2026]", "3rd of Dec", "December 3rd[, 2026]" with English, German and French
- * month names. Without a year, or for a weekday, the date is the first such day on or after the
- * day of received (so "3 January" received on 20 December is next year's). A stated date
+ * month names. Without a year, the date is the first such day on or after the day of received
+ * (so "3 January" received on 20 December is next year's); a weekday alone ("back on Monday")
+ * is the first such weekday after the day of received. A stated date
  * before received's day or more than two years after it is ignored, and so is a date without
  * a year when received is 0. Looks at the first CLASSIFY_RETURN_SCAN_MAX bytes of text.
  * 1 and *out = 00:00:00 UTC of that day; 0 and *out = 0 when none. */

@@ -61,6 +61,12 @@ int mailbox_policy_checks(const mf_add_facts *f, mf_check out[MF_CHECK_MAX])
     } else if (strcmp(e->owner_id, f->target.user_id) == 0) {
         c = add_check(out, &n, "R7", 0, 409, "address_in_use");
         snprintf(c->message, sizeof(c->message), "%s is already on this seat", f->address_norm);
+    } else if (strcmp(e->org_id, f->target.org_id) != 0 && f->actor->role != ROLE_OPERATOR) {
+        /* R1: nobody but an operator takes an address away from another organisation */
+        c = add_check(out, &n, "R7", 0, 409, "address_in_use");
+        snprintf(c->message, sizeof(c->message),
+                 "%s is on a seat of another organisation; only an operator can move it",
+                 f->address_norm);
     } else {
         c = add_check(out, &n, "R7", f->permission, 409, "address_in_use");
         snprintf(c->message, sizeof(c->message),

@@ -56,7 +56,7 @@ enum { CLEAN_LINE = 0, CLEAN_BODY = 1 };
 
 /* Append n bytes at s to sb as valid UTF-8: invalid sequences become U+FFFD, NUL and control
  * characters are dropped (CLEAN_BODY keeps '\n' and '\t' and turns "\r\n" and lone '\r' into
- * '\n'; CLEAN_LINE turns '\t', '\r', '\n' into one space). Stops at the first character that
+ * '\n'; CLEAN_LINE collapses each run of ' ', '\t', '\r', '\n' into one space). Stops at the first character that
  * would not fit sb's maximum, so the text is cut on a character boundary. Returns 1 when cut. */
 static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
 {
@@ -76,6 +76,8 @@ static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
                 } else if (sb->len > 0 && sb->buf[sb->len - 1] != ' ') {
                     rc = strbuf_add(sb, " ", 1);
                 }
+            } else if (c == ' ' && mode == CLEAN_LINE) {
+                if (sb->len > 0 && sb->buf[sb->len - 1] != ' ') rc = strbuf_add(sb, " ", 1);
             } else if (c >= 0x20 && c != 0x7f) {
                 rc = strbuf_add(sb, &s[i], 1);
             }
@@ -720,7 +722,6 @@ static void take_markers(msg_markers *mk, GMimeObject *o)
         mk->return_path_empty = strcmp(c, "<>") == 0;
         g_free(c);
     }
-    mk->content_type = marker(o, "Content-Type");
 }
 
 static int is_dsn_type(GMimeObject *top)
@@ -756,6 +757,7 @@ static void parse_message(message_parsed *m, GMimeMessage *msg)
     take_markers(&m->markers, mo);
 
     GMimeObject *top = g_mime_message_get_mime_part(msg);
+    m->markers.content_type = top ? marker(top, "Content-Type") : NULL;
     struct walk w = {0};
     walk(top, 0, &w);
     if (w.plain) take_body(m, w.plain, 0);

@@ -14,7 +14,7 @@ int audit_record(db *d, const char *org_id, const mf_actor *actor, const char *a
                    "INSERT INTO audit_log (id, org_id, actor_id, actor_role, action, target_type, "
                    "target_id, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    id, store_nullable(org_id), actor ? store_nullable(actor->id) : NULL,
-                   actor ? mf_role_name(actor->role) : "cli", action, target_type,
+                   actor ? mf_role_name(actor->role) : "system", action, target_type,
                    store_nullable(target_id), detail_json ? detail_json : "{}", now, DB_END) < 0
                ? -1
                : 0;

@@ -119,9 +119,17 @@ int mailboxes_set_credentials(db *d, const char *id, const char *imap_sealed,
     mf_time_format(mf_now(), now);
     return db_exec(d, err,
                    "UPDATE mailboxes SET imap_sealed = COALESCE(?, imap_sealed), "
-                   "smtp_sealed = COALESCE(?, smtp_sealed), status = 'connecting', "
-                   "status_reason = NULL, status_since = ? WHERE id = ?",
-                   imap_sealed, smtp_sealed, now, id, DB_END) < 0
+                   "smtp_sealed = COALESCE(?, smtp_sealed), status_since = ?, "
+                   "config_version = config_version + 1 WHERE id = ?",
+                   imap_sealed, smtp_sealed, now, id, DB_END) < 0 ||
+                   db_exec(d, err,
+                           "UPDATE mailboxes SET "
+                           "status = CASE WHEN imap_sealed IS NULL OR smtp_sealed IS NULL "
+                           "THEN 'disconnected' ELSE 'connecting' END, "
+                           "status_reason = CASE WHEN imap_sealed IS NULL THEN "
+                           "'awaiting IMAP settings' WHEN smtp_sealed IS NULL THEN "
+                           "'awaiting SMTP settings' ELSE NULL END WHERE id = ?",
+                           id, DB_END) < 0
                ? -1
                : 0;
 }

@@ -121,14 +121,23 @@ int prospects_pause_for_mailbox(db *d, const char *mailbox_id, const char *reaso
 }
 
 int prospects_reassign(db *d, const char *org_id, const char *tag, const char *mailbox_id,
-                       const char *owner_id, mf_error *err)
+                       const char *owner_id, const char *only_for, mf_error *err)
 {
-    int64_t n = db_exec(d, err,
-                        "UPDATE prospects SET mailbox_id = ?, owner_id = ?, "
-                        "state = CASE WHEN state = 'paused' THEN 'active' ELSE state END, "
-                        "pause_reason = NULL WHERE org_id = ? AND id IN "
-                        "(SELECT prospect_id FROM prospect_tags WHERE tag = ?)",
-                        mailbox_id, owner_id, org_id, tag, DB_END);
+    static const char *base =
+        "UPDATE prospects SET mailbox_id = ?, owner_id = ?, "
+        "state = CASE WHEN state = 'paused' THEN 'active' ELSE state END, "
+        "pause_reason = NULL WHERE org_id = ? AND id IN "
+        "(SELECT prospect_id FROM prospect_tags WHERE tag = ?)";
+    int64_t n;
+    if (!only_for) {
+        n = db_exec(d, err, base, mailbox_id, owner_id, org_id, tag, DB_END);
+    } else {
+        char *sql = xasprintf("%s AND (owner_id = ? OR mailbox_id IN "
+                              "(SELECT id FROM mailboxes WHERE owner_id = ?))",
+                              base);
+        n = db_exec(d, err, sql, mailbox_id, owner_id, org_id, tag, only_for, only_for, DB_END);
+        free(sql);
+    }
     return n < 0 ? -1 : (int)n;
 }
 

@@ -103,9 +103,11 @@ int prospects_get(db *d, const char *id, mf_prospect *p, mf_error *err);
 /* R8: pause active prospects sending from mailbox_id with reason and tag; returns how many. */
 int prospects_pause_for_mailbox(db *d, const char *mailbox_id, const char *reason,
                                 const char *tag, mf_error *err);
-/* R8: give every prospect of org with tag the mailbox and its owner, resume; returns count. */
+/* R8: give every prospect of org with tag the mailbox and its owner, resume; returns count.
+ * only_for (may be NULL) limits it to prospects owned by that user or sending from one of
+ * their mailboxes. */
 int prospects_reassign(db *d, const char *org_id, const char *tag, const char *mailbox_id,
-                       const char *owner_id, mf_error *err);
+                       const char *owner_id, const char *only_for, mf_error *err);
 typedef struct mf_prospect_filter {
     const char *org_id;
     const char *owner_id; /* NULL = any in the org */

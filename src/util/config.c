@@ -60,6 +60,12 @@ void mf_config_defaults(mf_config *c)
     c->default_mailbox_limit = 2;
     c->default_daily_limit = 500;
     c->backfill_days = 30;
+    c->imap_idle_seconds = 1500;
+    c->imap_poll_seconds = 60;
+    c->imap_timeout_seconds = 60;
+    c->imap_fetch_batch = 50;
+    c->engine_tick_seconds = 10;
+    c->retry_max_seconds = 900;
     set_generic(c, default_generic, NULL);
 }
 
@@ -103,6 +109,24 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "backfill_days") == 0) {
         if (parse_int(key, v, 0, 3650, &n, err) < 0) return -1;
         c->backfill_days = (int)n;
+    } else if (strcmp(key, "imap_idle_seconds") == 0) {
+        if (parse_int(key, v, 1, 1740, &n, err) < 0) return -1;
+        c->imap_idle_seconds = (int)n;
+    } else if (strcmp(key, "imap_poll_seconds") == 0) {
+        if (parse_int(key, v, 1, 86400, &n, err) < 0) return -1;
+        c->imap_poll_seconds = (int)n;
+    } else if (strcmp(key, "imap_timeout_seconds") == 0) {
+        if (parse_int(key, v, 1, 3600, &n, err) < 0) return -1;
+        c->imap_timeout_seconds = (int)n;
+    } else if (strcmp(key, "imap_fetch_batch") == 0) {
+        if (parse_int(key, v, 1, 1000, &n, err) < 0) return -1;
+        c->imap_fetch_batch = (int)n;
+    } else if (strcmp(key, "engine_tick_seconds") == 0) {
+        if (parse_int(key, v, 1, 3600, &n, err) < 0) return -1;
+        c->engine_tick_seconds = (int)n;
+    } else if (strcmp(key, "retry_max_seconds") == 0) {
+        if (parse_int(key, v, 1, 86400, &n, err) < 0) return -1;
+        c->retry_max_seconds = (int)n;
     } else if (strcmp(key, "generic_local_parts") == 0) {
         return set_generic(c, v, err);
     } else {
@@ -194,6 +218,12 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_LOG_LEVEL", "log_level"},
         {"MAILFLEET_HTTP_THREADS", "http_threads"},
         {"MAILFLEET_GENERIC_LOCAL_PARTS", "generic_local_parts"},
+        {"MAILFLEET_BACKFILL_DAYS", "backfill_days"},
+        {"MAILFLEET_IMAP_IDLE_SECONDS", "imap_idle_seconds"},
+        {"MAILFLEET_IMAP_POLL_SECONDS", "imap_poll_seconds"},
+        {"MAILFLEET_IMAP_TIMEOUT_SECONDS", "imap_timeout_seconds"},
+        {"MAILFLEET_ENGINE_TICK_SECONDS", "engine_tick_seconds"},
+        {"MAILFLEET_RETRY_MAX_SECONDS", "retry_max_seconds"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);

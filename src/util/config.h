@@ -19,6 +19,12 @@ typedef struct mf_config {
     int default_mailbox_limit;  /* 2 (R3) */
     int default_daily_limit;    /* 500 (R15) */
     int backfill_days;          /* 30 (R13) */
+    int imap_idle_seconds;      /* 1500: IDLE is re-issued before servers drop it (29 min) */
+    int imap_poll_seconds;      /* 60: new-mail check when the server has no IDLE */
+    int imap_timeout_seconds;   /* 60: connect and command timeout */
+    int imap_fetch_batch;       /* 50 messages per UID FETCH */
+    int engine_tick_seconds;    /* 10: how often the engine re-reads its mailboxes */
+    int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */
     int generic_count;          /* R6 */
     char *generic_local_parts[MF_MAX_GENERIC];
 } mf_config;

@@ -150,7 +150,7 @@ CREATE INDEX notifications_user ON notifications(user_id, id);
 CREATE TABLE audit_log (
     id TEXT PRIMARY KEY,
     org_id TEXT,
-    actor_id TEXT,                       -- NULL for the command line run by the operator
+    actor_id TEXT,                       -- NULL for the command line and the engine ("system")
     actor_role TEXT NOT NULL,
     action TEXT NOT NULL,
     target_type TEXT NOT NULL,

@@ -1,0 +1,184 @@
+/* engine.c — the engine's loop thread: reconciles sessions with the mailboxes in the store;
+ * see engine.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+#include "engine/engine_internal.h"
+#include "mail/message_parse.h"
+#include "util/log.h"
+
+db *engine_db(engine *e)
+{
+    mf_error err;
+    db *d = app_db(e->app, &err);
+    if (!d) log_errorx("engine: no database: %s", err.message);
+    return d;
+}
+
+static session *find_session(engine *e, const char *id, size_t *idx)
+{
+    for (size_t i = 0; i < e->nsessions; i++) {
+        if (strcmp(session_mailbox_id(e->sessions[i]), id) == 0) {
+            if (idx) *idx = i;
+            return e->sessions[i];
+        }
+    }
+    return NULL;
+}
+
+typedef struct reconcile_ctx {
+    engine *e;
+    char (*seen)[MF_ID_LEN];
+    size_t nseen, cap;
+} reconcile_ctx;
+
+static void reconcile_one(const mf_engine_mailbox *m, void *arg)
+{
+    reconcile_ctx *rc = arg;
+    engine *e = rc->e;
+    if (rc->nseen == rc->cap) {
+        rc->cap = rc->cap ? rc->cap * 2 : 64;
+        rc->seen = xrealloc(rc->seen, rc->cap * sizeof(*rc->seen));
+    }
+    snprintf(rc->seen[rc->nseen++], MF_ID_LEN, "%s", m->id);
+    size_t idx;
+    session *s = find_session(e, m->id, &idx);
+    if (s && session_config_version(s) == m->config_version) return;
+    if (s) { /* new credentials (R12): start again */
+        session_free(&e->sessions[idx]);
+        e->sessions[idx] = e->sessions[--e->nsessions];
+    }
+    /* A failing mailbox waits for new credentials; a disconnected one is not run. */
+    if (!s && (strcmp(m->status, "failing") == 0 || strcmp(m->status, "disconnected") == 0))
+        return;
+    if (e->nsessions == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 64;
+        e->sessions = xrealloc(e->sessions, e->cap * sizeof(*e->sessions));
+    }
+    s = session_new(e, m);
+    e->sessions[e->nsessions++] = s;
+    session_start(s);
+}
+
+static void reconcile(engine *e)
+{
+    db *d = engine_db(e);
+    if (!d) return;
+    reconcile_ctx rc = {.e = e};
+    mf_error err;
+    if (mailboxes_for_engine(d, reconcile_one, &rc, &err) < 0) {
+        log_errorx("engine: cannot read the mailboxes: %s", err.message);
+        free(rc.seen);
+        return;
+    }
+    /* Sessions of mailboxes that are gone (deleted, R9) end. */
+    for (size_t i = 0; i < e->nsessions;) {
+        const char *id = session_mailbox_id(e->sessions[i]);
+        int keep = 0;
+        for (size_t k = 0; k < rc.nseen && !keep; k++) keep = strcmp(rc.seen[k], id) == 0;
+        if (keep) {
+            i++;
+            continue;
+        }
+        session_free(&e->sessions[i]);
+        e->sessions[i] = e->sessions[--e->nsessions];
+    }
+    free(rc.seen);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    reconcile(arg);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    engine *e = arg;
+    for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
+    e->nsessions = 0;
+    event_base_loopbreak(e->base);
+}
+
+static void *loop_main(void *arg)
+{
+    engine *e = arg;
+    reconcile(e);
+    event_base_dispatch(e->base);
+    app_db_release();
+    return NULL;
+}
+
+static void engine_wake_cb(void *arg)
+{
+    engine_wake(arg);
+}
+
+engine *engine_start(mf_app *app, mf_error *err)
+{
+    static int threads_ready;
+    if (!threads_ready) {
+        evthread_use_pthreads();
+        message_parse_init();
+        threads_ready = 1;
+    }
+    engine *e = xcalloc(1, sizeof(*e));
+    e->app = app;
+    char why[256];
+    e->ssl_ctx = imap_client_ssl_ctx(app->cfg.ca_file, why, sizeof(why));
+    if (!e->ssl_ctx) {
+        free(e);
+        mf_fail(err, 500, "tls", NULL, "%s", why);
+        return NULL;
+    }
+    e->base = event_base_new();
+    e->wake_ev = event_new(e->base, -1, 0, on_wake, e);
+    e->stop_ev = event_new(e->base, -1, 0, on_stop, e);
+    e->tick_ev = event_new(e->base, -1, EV_PERSIST, on_wake, e);
+    struct timeval tick = {.tv_sec = app->cfg.engine_tick_seconds, .tv_usec = 0};
+    event_add(e->tick_ev, &tick);
+    if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
+        event_free(e->wake_ev);
+        event_free(e->stop_ev);
+        event_free(e->tick_ev);
+        event_base_free(e->base);
+        SSL_CTX_free(e->ssl_ctx);
+        free(e);
+        mf_fail(err, 500, "engine", NULL, "cannot start the engine thread");
+        return NULL;
+    }
+    e->running = true;
+    app->wake = engine_wake_cb;
+    app->wake_arg = e;
+    return e;
+}
+
+void engine_wake(engine *e)
+{
+    if (e && e->running) event_active(e->wake_ev, 0, 0);
+}
+
+void engine_stop(engine **ep)
+{
+    if (!ep || !*ep) return;
+    engine *e = *ep;
+    *ep = NULL;
+    e->app->wake = NULL;
+    e->app->wake_arg = NULL;
+    if (e->running) {
+        event_active(e->stop_ev, 0, 0);
+        pthread_join(e->thread, NULL);
+    }
+    event_free(e->wake_ev);
+    event_free(e->stop_ev);
+    event_free(e->tick_ev);
+    event_base_free(e->base);
+    SSL_CTX_free(e->ssl_ctx);
+    free(e->sessions);
+    free(e);
+}

@@ -1,0 +1,63 @@
+/* health.c — R12 transitions: store, history, audit (R27), notifications (R28). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "engine/health.h"
+#include "store/messages.h"
+#include "store/store.h"
+#include "util/log.h"
+
+static void notify_owner_and_admins(db *d, const health_target *t, const char *kind,
+                                    const char *data)
+{
+    mf_error err;
+    if (notifications_add(d, t->owner_id, kind, data, &err) < 0)
+        log_warnx("health: cannot notify the owner of %s: %s", t->address, err.message);
+    db_stmt *st = db_prepare(d,
+                             "SELECT id FROM users WHERE org_id = ? AND role = 'admin' AND id <> ?",
+                             &err);
+    if (!st) return;
+    db_bind_text(st, 1, t->org_id);
+    db_bind_text(st, 2, t->owner_id);
+    char ids[64][MF_ID_LEN];
+    int n = 0;
+    while (n < 64 && db_step(st) == DB_ROW) store_copy(ids[n++], MF_ID_LEN, st, 0);
+    db_finalize(&st);
+    for (int i = 0; i < n; i++) notifications_add(d, ids[i], kind, data, NULL);
+}
+
+int health_set(db *d, const health_target *t, const char *status, const char *reason)
+{
+    mf_error err;
+    mf_mailbox before;
+    memset(&before, 0, sizeof(before));
+    if (db_begin(d, &err) < 0) return -1;
+    int rc = mailboxes_get(d, t->mailbox_id, &before, &err);
+    int changed = rc == 0 ? mailboxes_set_status(d, t->mailbox_id, status, reason, &err) : -1;
+    if (changed > 0) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s?}", "address", t->address, "from", before.status,
+                              "to", status, "reason", reason);
+        char *dj = json_dumps(j, JSON_COMPACT);
+        rc = audit_record(d, t->org_id, NULL, "mailbox.status", "mailbox", t->mailbox_id, dj,
+                          &err);
+        int was_down = strcmp(before.status, "failing") == 0 || strcmp(before.status, "error") == 0;
+        if (rc == 0 && strcmp(status, "failing") == 0 && strcmp(before.status, "failing") != 0)
+            notify_owner_and_admins(d, t, "mailbox_failing", dj);
+        if (rc == 0 && strcmp(status, "good") == 0 && was_down)
+            notify_owner_and_admins(d, t, "mailbox_recovered", dj);
+        free(dj);
+        json_decref(j);
+    }
+    mf_mailbox_clear(&before);
+    if (rc < 0 || changed < 0) {
+        db_rollback(d);
+        log_errorx("health: cannot record %s for %s", status, t->address);
+        return -1;
+    }
+    if (db_commit(d, &err) < 0) return -1;
+    if (changed > 0)
+        log_info("mailbox %s is %s%s%s", t->address, status, reason ? ": " : "",
+                 reason ? reason : "");
+    return 0;
+}

@@ -1,0 +1,133 @@
+/* ingest.c — parse, classify, store one message; see ingest.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "core/classify.h"
+#include "engine/ingest.h"
+#include "mail/message_parse.h"
+#include "store/messages.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+typedef struct ours_ctx {
+    db *d;
+    const char *mailbox_id;
+} ours_ctx;
+
+/* R22: is this Message-ID one this mailbox sent? */
+static int is_ours(const char *message_id, void *arg)
+{
+    ours_ctx *c = arg;
+    char id[MF_ID_LEN];
+    return messages_find_outbound(c->d, c->mailbox_id, message_id, id, NULL) == 1;
+}
+
+static char *join_addrs(const msg_address *a, size_t n)
+{
+    strbuf sb;
+    strbuf_init(&sb, 64 * 1024);
+    for (size_t i = 0; i < n; i++) {
+        if (!a[i].addr || !*a[i].addr) continue;
+        if (sb.len) strbuf_addstr(&sb, ", ");
+        strbuf_addstr(&sb, a[i].addr);
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
+int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
+{
+    message_parsed *p = NULL;
+    mf_error err;
+    if (message_parse(raw, len, &p, &err) < 0) {
+        log_warnx("ingest: %s uid %lld in %s: %s", src->mailbox_address, (long long)src->uid,
+                  src->folder, err.message);
+        return -1;
+    }
+    int outgoing = strcmp(src->role, "sent") == 0 ||
+                   (p->from.addr && strcasecmp(p->from.addr, src->mailbox_address) == 0);
+
+    classify_result cr;
+    memset(&cr, 0, sizeof(cr));
+    classify_dsn_recipient dsn[MSG_DSN_MAX];
+    size_t ndsn = p->n_dsn < MSG_DSN_MAX ? p->n_dsn : MSG_DSN_MAX;
+    for (size_t i = 0; i < ndsn; i++) {
+        dsn[i] = (classify_dsn_recipient){.final_recipient = p->dsn[i].final_recipient,
+                                          .action = p->dsn[i].action,
+                                          .status = p->dsn[i].status,
+                                          .diagnostic_code = p->dsn[i].diagnostic_code};
+    }
+    if (!outgoing) {
+        classify_input in = {
+            .from_addr = p->from.addr,
+            .subject = p->subject,
+            .in_reply_to = p->in_reply_to,
+            .references = (const char *const *)p->references,
+            .n_references = p->n_references,
+            .auto_submitted = p->markers.auto_submitted,
+            .x_autoreply = p->markers.x_autoreply,
+            .x_autorespond = p->markers.x_autorespond,
+            .precedence = p->markers.precedence,
+            .x_auto_response_suppress = p->markers.x_auto_response_suppress,
+            .x_ms_inbox_rules_loop = p->markers.x_ms_inbox_rules_loop,
+            .x_ms_generated_message_source = p->markers.x_ms_generated_message_source,
+            .x_failed_recipients = p->markers.x_failed_recipients,
+            .return_path_empty = p->markers.return_path_empty,
+            .is_dsn = p->is_dsn,
+            .dsn = dsn,
+            .n_dsn = ndsn,
+            .original_message_id = p->original_message_id,
+            .original_references = (const char *const *)p->original_references,
+            .n_original_references = p->n_original_references,
+            .body = p->body,
+            .received = src->internaldate ? src->internaldate : p->date,
+        };
+        ours_ctx oc = {.d = d, .mailbox_id = src->mailbox_id};
+        classify_message(&in, is_ours, &oc, &cr);
+    }
+    char outbound_row[MF_ID_LEN] = "";
+    if (cr.outbound_id[0] && cr.match != CLASSIFY_MATCH_TRACKING_ID &&
+        messages_find_outbound(d, src->mailbox_id, cr.outbound_id, outbound_row, NULL) != 1)
+        outbound_row[0] = '\0';
+
+    char *to = join_addrs(p->to, p->n_to), *cc = join_addrs(p->cc, p->n_cc);
+    mf_message_in m = {
+        .mailbox_id = src->mailbox_id,
+        .folder = src->folder,
+        .direction = outgoing ? "out" : "in",
+        .uidvalidity = src->uidvalidity,
+        .uid = src->uid,
+        .message_id = p->message_id,
+        .in_reply_to = p->in_reply_to,
+        .references = (const char *const *)p->references,
+        .n_references = p->n_references,
+        .from_addr = p->from.addr,
+        .from_name = p->from.name,
+        .to_addrs = to,
+        .cc_addrs = cc,
+        .subject = p->subject,
+        .date = p->date ? p->date : src->internaldate,
+        .snippet = p->snippet,
+        .body = p->body,
+        .size = (int64_t)p->size,
+        .classification = outgoing ? "human" : classify_kind_name(cr.kind),
+        .classification_reason = outgoing ? "sent by this mailbox" : cr.reason,
+        .outbound_id = outbound_row[0] ? outbound_row : NULL,
+        .outbound_message_id = cr.outbound_id[0] ? cr.outbound_id : NULL,
+        .bounce_kind = cr.bounce == CLASSIFY_BOUNCE_NONE ? NULL : classify_bounce_name(cr.bounce),
+        .bounce_status = cr.bounce_status[0] ? cr.bounce_status : NULL,
+        .bounce_recipient = cr.bounce_recipient[0] ? cr.bounce_recipient : NULL,
+        .return_date = cr.return_date,
+        .unread = !src->seen && !outgoing,
+    };
+    char id[MF_ID_LEN];
+    int stored = 0;
+    int rc = messages_store(d, &m, id, &stored, &err);
+    if (rc < 0)
+        log_warnx("ingest: cannot store uid %lld of %s: %s", (long long)src->uid,
+                  src->mailbox_address, err.message);
+    free(to);
+    free(cc);
+    message_parsed_free(&p);
+    return rc < 0 ? -1 : stored;
+}
