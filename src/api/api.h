@@ -102,6 +102,9 @@ int h_prospects_create(api_req *r);
 int h_prospects_list(api_req *r);
 int h_prospects_reassign(api_req *r);
 int h_audit_list(api_req *r);
+int h_inbox(api_req *r);
+int h_conversations_get(api_req *r);
+int h_mailbox_events(api_req *r);
 int h_notifications_list(api_req *r);
 int h_notifications_read(api_req *r);
 #endif

@@ -75,7 +75,7 @@ json_t *render_user(const mf_user *u)
 
 json_t *render_mailbox(const mf_mailbox *m)
 {
-    return json_pack(
+    json_t *out = json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:b,s:s,s:s,s:i,s:i,s:o,s:s}", "id", m->id, "org_id",
         m->org_id, "owner_id", m->owner_id, "address", m->address, "kind", m->kind, "status",
         m->status, "status_reason", str_or_null(m->status_reason), "status_since",
@@ -83,6 +83,11 @@ json_t *render_mailbox(const mf_mailbox *m)
         "signature", m->signature ? m->signature : "", "daily_limit", m->daily_limit,
         "sent_today", m->sent_today, "master_id", str_or_null(m->master_id), "created_at",
         m->created_at);
+    json_object_set_new(out, "sync",
+                        json_pack("{s:I,s:b,s:o}", "messages_imported",
+                                  (json_int_t)m->messages_imported, "backfill_done",
+                                  m->backfill_done, "last_sync_at", str_or_null(m->last_sync_at)));
+    return out;
 }
 
 json_t *render_slot(const mf_slot *s)

@@ -3,7 +3,7 @@
  *   start ──> CONNECTING ──ready──> LIST (find Sent by SPECIAL-USE, else by name)
  *                 │                   │
  *                 │                   v
- *                 │   ┌──────> ROUND: for INBOX then Sent:
+ *                 │   ┌──────> ROUND: for Sent then INBOX:
  *                 │   │          EXAMINE (read-only, R24) → UIDVALIDITY changed? resync
  *                 │   │          first time: UID SEARCH SINCE <backfill_days ago> → UID FETCH
  *                 │   │                      in batches (BODY.PEEK, R24)
@@ -483,15 +483,17 @@ static void list_done(imap_client *c, imap_status st, const imap_response *r, vo
     (void)c;
     (void)r;
     session *s = arg;
+    /* Sent first: what we sent is known before the replies to it are classified (R13, R22);
+     * INBOX last, so the round ends with it selected for IDLE. */
     s->nfolders = 0;
-    snprintf(s->folders[0].name, sizeof(s->folders[0].name), "INBOX");
-    snprintf(s->folders[0].role, sizeof(s->folders[0].role), "inbox");
-    s->nfolders = 1;
     if (st == IMAP_STATUS_OK && s->sent_rank > 0) {
-        snprintf(s->folders[1].name, sizeof(s->folders[1].name), "%s", s->sent_guess);
-        snprintf(s->folders[1].role, sizeof(s->folders[1].role), "sent");
-        s->nfolders = 2;
+        snprintf(s->folders[0].name, sizeof(s->folders[0].name), "%s", s->sent_guess);
+        snprintf(s->folders[0].role, sizeof(s->folders[0].role), "sent");
+        s->nfolders = 1;
     }
+    snprintf(s->folders[s->nfolders].name, sizeof(s->folders[0].name), "INBOX");
+    snprintf(s->folders[s->nfolders].role, sizeof(s->folders[0].role), "inbox");
+    s->nfolders++;
     begin_round(s);
 }
 

@@ -149,6 +149,11 @@ struct imap_parser {
     bool holding; /* resp was returned; its arena is the caller's until the next next() */
 
     strbuf tok; /* the token (tag, atom, quoted, text) in progress */
+    /* A "[" opening the text starts a response code; its raw bytes are kept until the code
+     * proves well-formed, so that a text that merely starts with "[" can be taken as text. */
+    strbuf code_raw;
+    bool code_active;   /* from the "[" until the byte after its "]" is accepted */
+    bool code_fallback; /* a syntax error inside the code: it is text after all */
     struct frame *frames;
     unsigned nframes, frames_alloc;
     size_t line_len;      /* bytes of this response outside literal data */
@@ -197,6 +202,7 @@ imap_parser *imap_parser_new(const imap_parser_limits *lim)
     if (p->lim.max_line > SIZE_MAX / 2) p->lim.max_line = SIZE_MAX / 2;
     strbuf_init(&p->in, p->lim.max_buffered);
     strbuf_init(&p->tok, p->lim.max_line);
+    strbuf_init(&p->code_raw, p->lim.max_line);
     p->frames_alloc = 4;
     p->frames = xcalloc(p->frames_alloc, sizeof(*p->frames));
     p->nframes = 1;
@@ -212,6 +218,7 @@ void imap_parser_free(imap_parser **pp)
     arena_free(&p->ar);
     strbuf_release(&p->in);
     strbuf_release(&p->tok);
+    strbuf_release(&p->code_raw);
     for (unsigned i = 0; i < p->frames_alloc; i++) free(p->frames[i].items);
     free(p->frames);
     free(p->lit_buf);
@@ -241,6 +248,10 @@ static int fail(imap_parser *p, uint64_t at, const char *code, const char *fmt, 
 {
     char what[256];
     va_list ap;
+    if (p->code_active && strcmp(code, IMAP_ERR_SYNTAX) == 0) {
+        p->code_fallback = true; /* not a code but text; see code_to_text() */
+        return -1;
+    }
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
@@ -441,6 +452,7 @@ static void finish_response(imap_parser *p)
     p->st = ST_START;
     p->line_len = 0;
     p->lit_total = 0;
+    p->code_active = false;
     if (p->tok.alloc > BUF_KEEP) strbuf_release(&p->tok);
     for (unsigned i = 0; i < p->frames_alloc; i++) {
         p->frames[i].count = 0;
@@ -498,6 +510,24 @@ static bool is_tag_char(unsigned char c)
     return c > 0x20 && c < 0x7f && !strchr("(){\"%*\\+", c);
 }
 
+/* What looked like a response code ("[" at the start of the text) broke the code grammar: it
+ * was text. Everything since the "[" becomes the start of the text; the byte at hand is the
+ * text's next. Only syntax errors take this way back: NUL and limits stay errors. */
+static void code_to_text(imap_parser *p)
+{
+    for (unsigned f = 1; f < p->nframes; f++) p->frames[f].count = 0;
+    p->nframes = 1;
+    p->resp.code = NULL;
+    p->resp.ncode = 0;
+    strbuf_reset(&p->tok);
+    /* code_raw and tok have the same max and code_raw holds counted line bytes only */
+    (void)strbuf_add(&p->tok, p->code_raw.buf, p->code_raw.len);
+    strbuf_reset(&p->code_raw);
+    p->code_active = false;
+    p->code_fallback = false;
+    p->st = ST_TEXT;
+}
+
 /* Parse d[0 .. len): returns the bytes consumed. Stops early when a response becomes ready or
  * the parser fails. */
 static size_t run(imap_parser *p, const unsigned char *d, size_t len)
@@ -506,6 +536,7 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
     while (i < len && !p->ready && p->st != ST_FAILED) {
         unsigned char c = d[i];
         uint64_t at = p->base + i;
+        size_t i0 = i;
         switch (p->st) {
         case ST_START:
             memset(&p->resp, 0, sizeof(p->resp));
@@ -538,7 +569,7 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
             if (j > i) {
                 if (eat_line(p, at, j - i) < 0 || tok_add(p, at, d + i, j - i) < 0) break;
                 i = j;
-                continue;
+                break;
             }
             if (c != ' ') {
                 fail_byte(p, at, c, "in or after the tag (expected SP)");
@@ -595,6 +626,8 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
                 if (eat_line(p, at, 1) < 0) break;
                 i++;
                 if (frame_open(p, at, FRAME_CODE) < 0) break;
+                strbuf_reset(&p->code_raw);
+                p->code_active = true;
                 p->st = ST_ARG;
             } else {
                 begin_token(p);
@@ -606,11 +639,13 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
             if (c == ' ') {
                 if (eat_line(p, at, 1) < 0) break;
                 i++;
+                p->code_active = false;
                 begin_token(p);
                 p->st = ST_TEXT;
             } else if (c == '\r' || c == '\n') {
                 if (eat_line(p, at, 1) < 0) break;
                 i++;
+                p->code_active = false;
                 end_of_line(p, at, c);
             } else {
                 fail_byte(p, at, c, "after the response code's ']' (expected SP)");
@@ -623,7 +658,7 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
             if (j > i) {
                 if (eat_line(p, at, j - i) < 0 || tok_add(p, at, d + i, j - i) < 0) break;
                 i = j;
-                continue;
+                break;
             }
             if (c == '\0') {
                 fail_byte(p, at, c, "in the response text");
@@ -695,6 +730,10 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
                 p->st = ST_QUOTED;
                 break;
             case '{':
+                if (p->code_active) {
+                    fail(p, at, IMAP_ERR_SYNTAX, "literal inside a response code");
+                    break;
+                }
                 if (eat_line(p, at, 1) < 0) break;
                 i++;
                 p->lit_flags = 0;
@@ -725,7 +764,7 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
             if (j > i) {
                 if (eat_line(p, at, j - i) < 0 || tok_add(p, at, d + i, j - i) < 0) break;
                 i = j;
-                continue;
+                break;
             }
             if (c == '[') {
                 if (eat_line(p, at, 1) < 0 || tok_add(p, at, "[", 1) < 0) break;
@@ -749,7 +788,7 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
             if (j > i) {
                 if (eat_line(p, at, j - i) < 0 || tok_add(p, at, d + i, j - i) < 0) break;
                 i = j;
-                continue;
+                break;
             }
             if (c == ']') {
                 p->st = ST_ATOM;
@@ -798,7 +837,7 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
             if (j > i) {
                 if (eat_line(p, at, j - i) < 0 || tok_add(p, at, d + i, j - i) < 0) break;
                 i = j;
-                continue;
+                break;
             }
             if (c == '\r' || c == '\n') {
                 fail(p, at, IMAP_ERR_SYNTAX, "unterminated quoted string at end of line");
@@ -831,6 +870,10 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
 
         case ST_TILDE:
             if (c == '{') {
+                if (p->code_active) {
+                    fail(p, at, IMAP_ERR_SYNTAX, "literal inside a response code");
+                    break;
+                }
                 if (eat_line(p, at, 1) < 0) break;
                 i++;
                 p->lit_flags = IMAP_ARG_FLAG_LITERAL8;
@@ -910,6 +953,8 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
         case ST_FAILED:
             break;
         }
+        if (p->code_active && i > i0) (void)strbuf_add(&p->code_raw, d + i0, i - i0);
+        if (p->code_fallback) code_to_text(p);
     }
     return i;
 }

@@ -40,9 +40,14 @@
  *   untagged      = "*" SP status-word resp-text                   -> IMAP_RESP_UNTAGGED, status
  *                 / "*" SP arg *(SP arg)                           -> IMAP_RESP_UNTAGGED, args
  *   continuation  = "+" [SP resp-text]                             -> IMAP_RESP_CONTINUATION
- *   resp-text     = ["[" arg *(SP arg) "]" [SP]] text   the code is parsed as arguments
- *                   ("[UIDVALIDITY 3857529045]" -> atom UIDVALIDITY, atom 3857529045); text is
- *                   the raw rest of the line (any bytes but CR, LF, NUL), never tokenised.
+ *   resp-text     = ["[" arg *(SP arg) "]" (SP / end of line)] text   the code is parsed as
+ *                   arguments ("[UIDVALIDITY 3857529045]" -> atom UIDVALIDITY, atom
+ *                   3857529045); text is the raw rest of the line (any bytes but CR, LF, NUL),
+ *                   never tokenised. A "[" that does not open a well-formed code (no "]" on
+ *                   the line, "]" not followed by SP or end of line, "[]", a literal or a
+ *                   stray ")" inside) is taken as the first byte of the text, code NULL:
+ *                   "* NO [Gmail]/Foo is gone" has the text "[Gmail]/Foo is gone". NUL bytes
+ *                   and the limits stay errors there too.
  *   status-word   = OK / NO / BAD / PREAUTH / BYE, any case
  *   tag           = 1*(printable ASCII but SP ( ) { " % * \ +)
  *   arg           = atom / NIL / quoted / literal / "(" [arg *(SP arg)] ")"

@@ -134,35 +134,62 @@ static int ascii_ieq(const char *a, const char *b)
 
 /* ---- message ids ------------------------------------------------------------------------- */
 
-/* Ids of a References-like value (raw header text), without <>, empty ones dropped; keeps the
- * first and the last MSG_REFS_MAX - 1. */
-static void parse_id_list(const char *raw, char ***out, size_t *n_out)
+#define ID_SEGMENT_TRIES 1000 /* '<' segments looked at from each end of an id list */
+
+/* The id of the segment that starts at the '<' at p (up to the next '>', or to just before the
+ * next '<'), parsed by GMime; NULL when there is none or it is too long. */
+static char *segment_id(const char *p, const char *end)
+{
+    const char *q = p + 1;
+    while (q < end && *q != '>' && *q != '<' && q - p <= MSG_ID_MAX + 2) q++;
+    if (q - p > MSG_ID_MAX + 2) return NULL;
+    size_t len = (size_t)(q - p) + (q < end && *q == '>');
+    char *seg = xstrndup(p, len);
+    GMimeReferences *refs = g_mime_references_parse(parser_opts, seg);
+    free(seg);
+    char *id = NULL;
+    if (refs && g_mime_references_length(refs) > 0) {
+        id = clean_id(g_mime_references_get_message_id(refs, 0));
+        if (!*id) {
+            free(id);
+            id = NULL;
+        }
+    }
+    if (refs) g_mime_references_free(refs);
+    return id;
+}
+
+/* Ids of a References-like value (raw header text), without <>, empty and over-long ones
+ * dropped; keeps the first and the last max - 1. GMime's list parser gives up at the first junk
+ * token (a comma, "<>", "<a@>"), which would lose the newest ids — the ones R22 needs — so the
+ * value is cut at each '<' and GMime parses one id at a time. */
+static void parse_id_list(const char *raw, size_t max, char ***out, size_t *n_out)
 {
     *out = NULL;
     *n_out = 0;
-    if (!raw || !*raw) return;
-    GMimeReferences *refs = g_mime_references_parse(parser_opts, raw);
-    if (!refs) return;
-    int len = g_mime_references_length(refs);
-    char **ids = xcalloc(len < MSG_REFS_MAX ? (size_t)len + 1 : MSG_REFS_MAX, sizeof(*ids));
-    size_t n = 0;
-    for (int i = 0; i < len; i++) {
-        /* the thread root and the most recent ids: skip the middle of a long chain */
-        if (i == 1 && len > MSG_REFS_MAX) i = len - (MSG_REFS_MAX - 1);
-        char *id = clean_id(g_mime_references_get_message_id(refs, i));
-        if (!*id) {
-            free(id);
-            continue;
-        }
-        ids[n++] = id;
+    if (!raw || !*raw || max == 0) return;
+    const char *end = raw + strlen(raw), *p = raw, *first_at = NULL;
+    char *first = NULL;
+    for (int tries = 0; !first && tries < ID_SEGMENT_TRIES &&
+                        (p = memchr(p, '<', (size_t)(end - p))) != NULL;
+         p++, tries++) {
+        first = segment_id(p, end);
+        first_at = p;
     }
-    if (n == 0) {
-        free(ids);
-        ids = NULL;
+    if (!first) return;
+    char **ids = xcalloc(max, sizeof(*ids));
+    ids[0] = first;
+    size_t n = 1, tail = 0;
+    p = end;
+    for (int tries = 0; n + tail < max && tries < ID_SEGMENT_TRIES &&
+                        (p = memrchr(raw, '<', (size_t)(p - raw))) != NULL && p > first_at;
+         tries++) {
+        char *id = segment_id(p, end);
+        if (id) ids[max - 1 - tail++] = id; /* filled from the end, moved down below */
     }
-    g_mime_references_free(refs);
+    memmove(&ids[n], &ids[max - tail], tail * sizeof(*ids));
     *out = ids;
-    *n_out = n;
+    *n_out = n + tail;
 }
 
 static void free_id_list(char **ids, size_t n)
@@ -171,18 +198,14 @@ static void free_id_list(char **ids, size_t n)
     free(ids);
 }
 
-/* The first id of an In-Reply-To value. Old mailers write "Your message of <date> <id>", which
- * GMime's references parser gives up on at the phrase: then retry from each '<'. A bare id
- * without <> is taken when it is one word with an '@'. */
+/* The first id of an In-Reply-To value; old mailers write "Your message of <date> <id>". A
+ * bare id without <> is taken when it is one word with an '@'. */
 static char *first_id(const char *raw)
 {
     if (!raw || !*raw) return xstrdup("");
     char **ids;
     size_t n;
-    parse_id_list(raw, &ids, &n);
-    int tries = 0;
-    for (const char *p = raw; n == 0 && tries < 16 && (p = strchr(p, '<')) != NULL; p++, tries++)
-        parse_id_list(p, &ids, &n);
+    parse_id_list(raw, 1, &ids, &n);
     if (n > 0) {
         char *id = ids[0];
         ids[0] = NULL;
@@ -283,10 +306,28 @@ static char *read_part(GMimePart *part, size_t limit, const char *charset, int *
     return strbuf_detach(&sb, len);
 }
 
-/* Raw text bytes -> valid UTF-8: unless a charset conversion already ran, bytes that are not
- * valid UTF-8 are taken as the fallback charsets (windows-1252) by GMime. */
-static char *to_utf8(char *raw, size_t len, int converted, size_t *out_len)
+/* Raw text bytes -> valid UTF-8: NULs dropped; a character cut by the read limit dropped;
+ * unless a charset conversion already ran, bytes that are not valid UTF-8 are taken as the
+ * fallback charsets (windows-1252) by GMime. */
+static char *to_utf8(char *raw, size_t len, int converted, int truncated, size_t *out_len)
 {
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++)
+        if (raw[i] != '\0') raw[k++] = raw[i];
+    len = k;
+    raw[len] = '\0';
+    if (truncated) {
+        size_t back = 0;
+        while (back < 3 && back < len && ((unsigned char)raw[len - 1 - back] & 0xC0) == 0x80)
+            back++;
+        if (back < len) {
+            unsigned char lead = (unsigned char)raw[len - 1 - back];
+            if (lead >= 0xC0 && (size_t)g_utf8_skip[lead] > back + 1) {
+                len -= back + 1;
+                raw[len] = '\0';
+            }
+        }
+    }
     if (!converted && !g_utf8_validate(raw, (gssize)len, NULL)) {
         char *dec = g_mime_utils_decode_8bit(parser_opts, raw, len);
         if (dec) {
@@ -466,7 +507,7 @@ static void take_body(message_parsed *m, GMimePart *part, int html)
     size_t len;
     char *raw = read_part(part, html ? HTML_READ_MAX : MSG_BODY_MAX + 8, charset, &conv, &trunc,
                           &len);
-    raw = to_utf8(raw, len, conv, &len);
+    raw = to_utf8(raw, len, conv, trunc, &len);
     strbuf sb;
     strbuf_init(&sb, MSG_BODY_MAX);
     if (html) {
@@ -509,6 +550,7 @@ static char *make_snippet(const char *body)
         strbuf_add(&sb, p, (size_t)g_utf8_skip[(unsigned char)*p]);
         chars++;
     }
+    while (sb.len > 0 && sb.buf[sb.len - 1] == ' ') sb.buf[--sb.len] = '\0';
     return strbuf_detach(&sb, NULL);
 }
 
@@ -629,7 +671,8 @@ static void take_original(message_parsed *m, GMimeMessage *orig)
     if (!orig) return;
     free(m->original_message_id);
     m->original_message_id = clean_id(g_mime_message_get_message_id(orig));
-    parse_id_list(raw_header(GMIME_OBJECT(orig), "References"), &m->original_references,
+    parse_id_list(raw_header(GMIME_OBJECT(orig), "References"), MSG_REFS_MAX,
+                  &m->original_references,
                   &m->n_original_references);
 }
 
@@ -737,7 +780,7 @@ static void parse_message(message_parsed *m, GMimeMessage *msg)
     GMimeObject *mo = GMIME_OBJECT(msg);
     m->message_id = clean_id(g_mime_message_get_message_id(msg));
     m->in_reply_to = first_id(raw_header(mo, "In-Reply-To"));
-    parse_id_list(raw_header(mo, "References"), &m->references, &m->n_references);
+    parse_id_list(raw_header(mo, "References"), MSG_REFS_MAX, &m->references, &m->n_references);
 
     msg_address *from = NULL;
     size_t nfrom = 0;

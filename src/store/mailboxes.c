@@ -8,6 +8,11 @@
 
 #define MAILBOX_COLS                                                                               \
     "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
+    "is_default, sender_name, signature, daily_limit, sent_today, master_id, created_at, "          \
+    "messages_imported, backfill_done, last_sync_at"
+
+#define MAILBOX_INSERT_COLS                                                                        \
+    "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
     "is_default, sender_name, signature, daily_limit, sent_today, master_id, created_at"
 
 void mf_mailbox_clear(mf_mailbox *m)
@@ -34,6 +39,9 @@ static void mailbox_from_row(db_stmt *st, mf_mailbox *m)
     m->sent_today = (int)db_col_int64(st, 13);
     store_copy(m->master_id, sizeof(m->master_id), st, 14);
     store_copy(m->created_at, sizeof(m->created_at), st, 15);
+    m->messages_imported = db_col_int64(st, 16);
+    m->backfill_done = (int)db_col_int64(st, 17);
+    store_copy(m->last_sync_at, sizeof(m->last_sync_at), st, 18);
 }
 
 int mailboxes_insert(db *d, mf_mailbox *m, const char *imap_sealed, const char *smtp_sealed,
@@ -43,8 +51,9 @@ int mailboxes_insert(db *d, mf_mailbox *m, const char *imap_sealed, const char *
     mf_time_format(mf_now(), m->created_at);
     snprintf(m->status_since, sizeof(m->status_since), "%s", m->created_at);
     db_stmt *st = db_prepare(d,
-                             "INSERT INTO mailboxes (" MAILBOX_COLS ", imap_sealed, smtp_sealed) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                             "INSERT INTO mailboxes (" MAILBOX_INSERT_COLS ", imap_sealed, "
+                             "smtp_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, "
+                             "?, ?, ?)",
                              err);
     if (!st) return -1;
     db_bind_text(st, 1, m->id);

@@ -49,6 +49,10 @@ typedef struct mf_mailbox {
     int sent_today;
     char master_id[MF_ID_LEN]; /* "" when none */
     char created_at[MF_TIME_LEN];
+    /* sync progress (R13) */
+    int64_t messages_imported;
+    int backfill_done;
+    char last_sync_at[MF_TIME_LEN];
 } mf_mailbox;
 
 typedef struct mf_slot {
