@@ -48,8 +48,7 @@ int h_mailboxes_create(api_req *r)
     if (jin_body(r, &b) < 0) return -1;
     mf_mailbox_input in = {.daily_limit = LIMIT_UNSET};
     char *imap = NULL, *smtp = NULL;
-    int rc = jin_str(r, b, "owner_id", 0, MF_ID_LEN - 1, &in.owner_id);
-    if (rc == 0 && !in.owner_id) in.owner_id = r->actor.id;
+    int rc = jin_str(r, b, "owner_id", 1, MF_ID_LEN - 1, &in.owner_id);
     if (rc == 0) rc = jin_str(r, b, "address", 1, 1000, &in.address);
     if (rc == 0) rc = jin_str(r, b, "kind", 0, 16, &in.kind);
     if (rc == 0) rc = jin_str(r, b, "sender_name", 0, MF_NAME_MAX - 1, &in.sender_name);

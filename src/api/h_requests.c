@@ -11,8 +11,7 @@ int h_requests_create(api_req *r)
     if (rc == 0 && strcmp(in.kind, "add") != 0 && strcmp(in.kind, "change_owner") != 0)
         rc = api_bad(r, "kind", "must be add or change_owner");
     if (rc == 0) rc = jin_str(r, b, "address", 1, 1000, &in.address);
-    if (rc == 0) rc = jin_str(r, b, "target_user_id", 0, MF_ID_LEN - 1, &in.target_user_id);
-    if (rc == 0 && !in.target_user_id) in.target_user_id = r->actor.id;
+    if (rc == 0) rc = jin_str(r, b, "target_user_id", 1, MF_ID_LEN - 1, &in.target_user_id);
     if (rc == 0 && !mf_id_valid(in.target_user_id))
         rc = store_not_found(&r->err, "user");
     if (rc == 0) rc = jin_bool(r, b, "remove_from_other_seat", &in.remove_from_other_seat, NULL);

@@ -1,5 +1,6 @@
 /* http.c — libmicrohttpd glue: connection context, bounded body reading, auth, dispatch to the
  * router, JSON responses; see http.h. */
+#include <ctype.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,29 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_warnx("http: %s", line);
 }
 
+/* URL unescaping that refuses to make a NUL: "%00" stays as it is, so a path cannot be cut
+ * short ("/mailboxes/%00" is an unknown id, not the list). */
+static size_t unescape_no_nul(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (char *r = s; *r;) {
+        if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2])) {
+            char hex[3] = {r[1], r[2], 0};
+            int v = (int)strtol(hex, NULL, 16);
+            if (v != 0) {
+                *w++ = (char)v;
+                r += 3;
+                continue;
+            }
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 /* "HOST:PORT" or "[V6]:PORT" → a bound address. */
 static int resolve(const char *listen, struct sockaddr_storage *ss, mf_error *err)
 {
@@ -209,7 +233,8 @@ http_server *http_start(mf_app *app, mf_error *err)
 #endif
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_no_nul, NULL,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE,

@@ -13,7 +13,7 @@
 /* ---- arena: bump allocator, one per response ---------------------------------------------- */
 
 #define ARENA_ALIGN 16u
-#define ARENA_CHUNK 4096u      /* kept across responses: what an idle session costs */
+#define ARENA_CHUNK 4096u           /* kept across responses: what an idle session costs */
 #define ARENA_BIG (ARENA_CHUNK / 4) /* larger blocks get their own malloc */
 
 struct arena_chunk {
@@ -75,7 +75,8 @@ static char *arena_strndup(arena *a, const char *s, size_t n)
 
 static void arena_reset(arena *a)
 {
-    for (struct arena_owned *o = a->owned; o; o = o->next) free(o->ptr);
+    for (struct arena_owned *o = a->owned; o; o = o->next)
+        free(o->ptr);
     a->owned = NULL;
     struct arena_chunk *c = a->chunks;
     while (c && c->next) {
@@ -109,16 +110,16 @@ enum state {
     ST_SECTION_ESC,    /* after "\" there */
     ST_QUOTED,
     ST_QUOTED_ESC,
-    ST_TILDE,     /* after "~": "{" for literal8, else an atom */
-    ST_LIT_SIZE,  /* digits of "{n}" */
-    ST_LIT_PLUS,  /* after "{n+" */
-    ST_LIT_CR,    /* after "}" */
-    ST_LIT_LF,    /* after "}\r" */
-    ST_LIT_DATA,  /* the literal's bytes */
+    ST_TILDE,        /* after "~": "{" for literal8, else an atom */
+    ST_LIT_SIZE,     /* digits of "{n}" */
+    ST_LIT_PLUS,     /* after "{n+" */
+    ST_LIT_CR,       /* after "}" */
+    ST_LIT_LF,       /* after "}\r" */
+    ST_LIT_DATA,     /* the literal's bytes */
     ST_STATUS_AFTER, /* after the status word: SP or end of line */
-    ST_CODE_END,  /* after the code's "]": SP or end of line */
-    ST_TEXT,      /* the rest of the line */
-    ST_EOL_LF,    /* after CR: LF */
+    ST_CODE_END,     /* after the code's "]": SP or end of line */
+    ST_TEXT,         /* the rest of the line */
+    ST_EOL_LF,       /* after CR: LF */
     ST_FAILED,
 };
 
@@ -130,8 +131,8 @@ struct frame {
     size_t count, alloc;
 };
 
-#define FRAME_KEEP_ITEMS 256u         /* larger scratch arrays are freed after each response */
-#define BUF_KEEP ((size_t)16 * 1024)  /* larger token/input buffers likewise */
+#define FRAME_KEEP_ITEMS 256u        /* larger scratch arrays are freed after each response */
+#define BUF_KEEP ((size_t)16 * 1024) /* larger token/input buffers likewise */
 #define LIT_FIRST_ALLOC ((size_t)64 * 1024)
 
 struct imap_parser {
@@ -156,8 +157,8 @@ struct imap_parser {
     bool code_fallback; /* a syntax error inside the code: it is text after all */
     struct frame *frames;
     unsigned nframes, frames_alloc;
-    size_t line_len;      /* bytes of this response outside literal data */
-    uint64_t lit_total;   /* literal bytes of this response */
+    size_t line_len;    /* bytes of this response outside literal data */
+    uint64_t lit_total; /* literal bytes of this response */
 
     uint64_t lit_size; /* literal in progress */
     unsigned lit_digits;
@@ -219,7 +220,8 @@ void imap_parser_free(imap_parser **pp)
     strbuf_release(&p->in);
     strbuf_release(&p->tok);
     strbuf_release(&p->code_raw);
-    for (unsigned i = 0; i < p->frames_alloc; i++) free(p->frames[i].items);
+    for (unsigned i = 0; i < p->frames_alloc; i++)
+        free(p->frames[i].items);
     free(p->frames);
     free(p->lit_buf);
     free(p);
@@ -272,11 +274,16 @@ static int fail(imap_parser *p, uint64_t at, const char *code, const char *fmt, 
 
 static const char *byte_name(unsigned char c, char buf[16])
 {
-    if (c >= 0x21 && c < 0x7f) snprintf(buf, 16, "'%c'", c);
-    else if (c == ' ') snprintf(buf, 16, "SP");
-    else if (c == '\r') snprintf(buf, 16, "CR");
-    else if (c == '\n') snprintf(buf, 16, "LF");
-    else snprintf(buf, 16, "byte 0x%02x", c);
+    if (c >= 0x21 && c < 0x7f)
+        snprintf(buf, 16, "'%c'", c);
+    else if (c == ' ')
+        snprintf(buf, 16, "SP");
+    else if (c == '\r')
+        snprintf(buf, 16, "CR");
+    else if (c == '\n')
+        snprintf(buf, 16, "LF");
+    else
+        snprintf(buf, 16, "byte 0x%02x", c);
     return buf;
 }
 
@@ -319,8 +326,9 @@ static int frame_push_arg(imap_parser *p, uint64_t at, const imap_arg *a)
     if (f->count >= p->lim.max_list_args)
         return fail(p, at, IMAP_ERR_TOO_MANY_ARGS, "more than %u arguments in one %s",
                     p->lim.max_list_args,
-                    f->kind == FRAME_LIST ? "list" : f->kind == FRAME_CODE ? "response code"
-                                                                          : "response");
+                    f->kind == FRAME_LIST   ? "list"
+                    : f->kind == FRAME_CODE ? "response code"
+                                            : "response");
     if (f->count == f->alloc) {
         size_t n = f->alloc ? f->alloc * 2 : 8;
         f->items = xrealloc(f->items, n * sizeof(*f->items));
@@ -454,6 +462,7 @@ static void finish_response(imap_parser *p)
     p->lit_total = 0;
     p->code_active = false;
     if (p->tok.alloc > BUF_KEEP) strbuf_release(&p->tok);
+    if (p->code_raw.alloc > BUF_KEEP) strbuf_release(&p->code_raw);
     for (unsigned i = 0; i < p->frames_alloc; i++) {
         p->frames[i].count = 0;
         if (p->frames[i].alloc > FRAME_KEEP_ITEMS) {
@@ -472,7 +481,8 @@ static int end_of_line(imap_parser *p, uint64_t at, unsigned char c)
     if (p->resp.kind == IMAP_RESP_UNTAGGED && p->resp.status == IMAP_STATUS_NONE &&
         p->nframes == 1 && p->frames[0].count == 0)
         return fail(p, at, IMAP_ERR_SYNTAX, "untagged response with nothing after '*'");
-    if (top(p)->kind == FRAME_LIST) return fail(p, at, IMAP_ERR_SYNTAX, "missing ')' at end of line");
+    if (top(p)->kind == FRAME_LIST)
+        return fail(p, at, IMAP_ERR_SYNTAX, "missing ')' at end of line");
     if (top(p)->kind == FRAME_CODE)
         return fail(p, at, IMAP_ERR_SYNTAX, "missing ']' of the response code at end of line");
     if (c == '\r') {
@@ -515,7 +525,8 @@ static bool is_tag_char(unsigned char c)
  * text's next. Only syntax errors take this way back: NUL and limits stay errors. */
 static void code_to_text(imap_parser *p)
 {
-    for (unsigned f = 1; f < p->nframes; f++) p->frames[f].count = 0;
+    for (unsigned f = 1; f < p->nframes; f++)
+        p->frames[f].count = 0;
     p->nframes = 1;
     p->resp.code = NULL;
     p->resp.ncode = 0;
@@ -565,7 +576,8 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
 
         case ST_TAG: {
             size_t j = i;
-            while (j < len && is_tag_char(d[j])) j++;
+            while (j < len && is_tag_char(d[j]))
+                j++;
             if (j > i) {
                 if (eat_line(p, at, j - i) < 0 || tok_add(p, at, d + i, j - i) < 0) break;
                 i = j;
@@ -654,7 +666,8 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
 
         case ST_TEXT: {
             size_t j = i;
-            while (j < len && d[j] != '\r' && d[j] != '\n' && d[j] != '\0') j++;
+            while (j < len && d[j] != '\r' && d[j] != '\n' && d[j] != '\0')
+                j++;
             if (j > i) {
                 if (eat_line(p, at, j - i) < 0 || tok_add(p, at, d + i, j - i) < 0) break;
                 i = j;
@@ -760,7 +773,8 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
         case ST_ATOM: {
             bool in_code = top(p)->kind == FRAME_CODE;
             size_t j = i;
-            while (j < len && is_atom_char(d[j]) && d[j] != '[' && !(in_code && d[j] == ']')) j++;
+            while (j < len && is_atom_char(d[j]) && d[j] != '[' && !(in_code && d[j] == ']'))
+                j++;
             if (j > i) {
                 if (eat_line(p, at, j - i) < 0 || tok_add(p, at, d + i, j - i) < 0) break;
                 i = j;
@@ -822,9 +836,12 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
                 fail_byte(p, at, c, "in a quoted string");
                 break;
             }
-            if (p->st == ST_SECTION_ESC) p->st = ST_SECTION_QUOTED;
-            else if (c == '\\') p->st = ST_SECTION_ESC;
-            else if (c == '"') p->st = ST_SECTION;
+            if (p->st == ST_SECTION_ESC)
+                p->st = ST_SECTION_QUOTED;
+            else if (c == '\\')
+                p->st = ST_SECTION_ESC;
+            else if (c == '"')
+                p->st = ST_SECTION;
             if (eat_line(p, at, 1) < 0 || tok_add(p, at, d + i, 1) < 0) break;
             i++;
             break;
@@ -849,8 +866,10 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
             }
             if (eat_line(p, at, 1) < 0) break;
             i++;
-            if (c == '\\') p->st = ST_QUOTED_ESC;
-            else finish_quoted(p, at);
+            if (c == '\\')
+                p->st = ST_QUOTED_ESC;
+            else
+                finish_quoted(p, at);
             break;
         }
 
@@ -938,7 +957,8 @@ static size_t run(imap_parser *p, const unsigned char *d, size_t len)
             size_t take = len - i < want ? len - i : want;
             if (p->lit_len + take + 1 > p->lit_alloc) {
                 size_t n = p->lit_alloc;
-                while (n < p->lit_len + take + 1) n = n > SIZE_MAX / 2 ? SIZE_MAX : n * 2;
+                while (n < p->lit_len + take + 1)
+                    n = n > SIZE_MAX / 2 ? SIZE_MAX : n * 2;
                 if (n > (size_t)p->lit_size + 1) n = (size_t)p->lit_size + 1;
                 p->lit_buf = xrealloc(p->lit_buf, n);
                 p->lit_alloc = n;
@@ -1013,8 +1033,10 @@ enum imap_parse_result imap_parser_next(imap_parser *p, imap_response **out, mf_
         p->in_pos += n;
         if (p->in_pos == p->in.len) {
             p->in_pos = 0;
-            if (p->in.alloc > BUF_KEEP) strbuf_release(&p->in);
-            else strbuf_reset(&p->in);
+            if (p->in.alloc > BUF_KEEP)
+                strbuf_release(&p->in);
+            else
+                strbuf_reset(&p->in);
         }
     }
     if (p->st == ST_FAILED) return report_error(p, out, err);
@@ -1131,12 +1153,18 @@ bool imap_response_code_is(const imap_response *r, const char *name)
 const char *imap_status_name(imap_status s)
 {
     switch (s) {
-    case IMAP_STATUS_OK: return "OK";
-    case IMAP_STATUS_NO: return "NO";
-    case IMAP_STATUS_BAD: return "BAD";
-    case IMAP_STATUS_PREAUTH: return "PREAUTH";
-    case IMAP_STATUS_BYE: return "BYE";
-    case IMAP_STATUS_NONE: break;
+    case IMAP_STATUS_OK:
+        return "OK";
+    case IMAP_STATUS_NO:
+        return "NO";
+    case IMAP_STATUS_BAD:
+        return "BAD";
+    case IMAP_STATUS_PREAUTH:
+        return "PREAUTH";
+    case IMAP_STATUS_BYE:
+        return "BYE";
+    case IMAP_STATUS_NONE:
+        break;
     }
     return "";
 }
@@ -1149,13 +1177,20 @@ static int fmt_quoted(strbuf *out, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         int rc;
-        if (c == '\\') rc = strbuf_add(out, "\\\\", 2);
-        else if (c == '"') rc = strbuf_add(out, "\\\"", 2);
-        else if (c == '\r') rc = strbuf_add(out, "\\r", 2);
-        else if (c == '\n') rc = strbuf_add(out, "\\n", 2);
-        else if (c == '\t') rc = strbuf_add(out, "\\t", 2);
-        else if (c < 0x20 || c >= 0x7f) rc = strbuf_addf(out, "\\x%02x", c);
-        else rc = strbuf_add(out, &s[i], 1);
+        if (c == '\\')
+            rc = strbuf_add(out, "\\\\", 2);
+        else if (c == '"')
+            rc = strbuf_add(out, "\\\"", 2);
+        else if (c == '\r')
+            rc = strbuf_add(out, "\\r", 2);
+        else if (c == '\n')
+            rc = strbuf_add(out, "\\n", 2);
+        else if (c == '\t')
+            rc = strbuf_add(out, "\\t", 2);
+        else if (c < 0x20 || c >= 0x7f)
+            rc = strbuf_addf(out, "\\x%02x", c);
+        else
+            rc = strbuf_add(out, &s[i], 1);
         if (rc < 0) return -1;
     }
     return strbuf_add(out, "\"", 1);
@@ -1166,9 +1201,12 @@ static int fmt_args(strbuf *out, const imap_arg *args, size_t n);
 static int fmt_arg(strbuf *out, const imap_arg *a)
 {
     switch (a->type) {
-    case IMAP_ARG_NIL: return strbuf_add(out, "NIL", 3);
-    case IMAP_ARG_ATOM: return strbuf_add(out, a->str, a->len);
-    case IMAP_ARG_STRING: return fmt_quoted(out, a->str, a->len);
+    case IMAP_ARG_NIL:
+        return strbuf_add(out, "NIL", 3);
+    case IMAP_ARG_ATOM:
+        return strbuf_add(out, a->str, a->len);
+    case IMAP_ARG_STRING:
+        return fmt_quoted(out, a->str, a->len);
     case IMAP_ARG_LITERAL:
         if (strbuf_addf(out, "%s{%zu%s}", (a->flags & IMAP_ARG_FLAG_LITERAL8) ? "~" : "", a->len,
                         (a->flags & IMAP_ARG_FLAG_NONSYNC) ? "+" : "") < 0)
@@ -1194,13 +1232,20 @@ int imap_response_format(const imap_response *r, strbuf *out)
 {
     int rc;
     switch (r->kind) {
-    case IMAP_RESP_TAGGED: rc = strbuf_addf(out, "tagged %s", r->tag ? r->tag : ""); break;
-    case IMAP_RESP_UNTAGGED: rc = strbuf_addstr(out, "untagged"); break;
-    default: rc = strbuf_addstr(out, "continuation"); break;
+    case IMAP_RESP_TAGGED:
+        rc = strbuf_addf(out, "tagged %s", r->tag ? r->tag : "");
+        break;
+    case IMAP_RESP_UNTAGGED:
+        rc = strbuf_addstr(out, "untagged");
+        break;
+    default:
+        rc = strbuf_addstr(out, "continuation");
+        break;
     }
     if (rc < 0) return -1;
     if (r->status != IMAP_STATUS_NONE || r->kind == IMAP_RESP_CONTINUATION) {
-        if (r->status != IMAP_STATUS_NONE && strbuf_addf(out, " %s", imap_status_name(r->status)) < 0)
+        if (r->status != IMAP_STATUS_NONE &&
+            strbuf_addf(out, " %s", imap_status_name(r->status)) < 0)
             return -1;
         if (r->code) {
             if (strbuf_add(out, " [", 2) < 0 || fmt_args(out, r->code, r->ncode) < 0 ||

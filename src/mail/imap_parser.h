@@ -78,7 +78,9 @@
  *     |                                             RESP_TEXT_START <------------------'
  *     |                         RESP_TEXT_START --'['--> ARG in code frame --']'--> CODE_END
  *     |                         RESP_TEXT_START --other--> TEXT     CODE_END --SP--> TEXT
+ *     |                         code frame or CODE_END --syntax error--> TEXT ("[..." is text)
  *   ARG --atom char--> ATOM --'['--> SECTION --']'--> ATOM --SP ) ] CR LF--> ARG
+ *                      SECTION --'"'--> SECTION_QUOTED <--> SECTION_ESC; --'"'--> SECTION
  *   ARG --'"'--> QUOTED <--> QUOTED_ESC;  QUOTED --'"'--> ARG
  *   ARG --'~'--> TILDE --'{'--> LIT_SIZE (TILDE --other--> ATOM "~...")
  *   ARG --'{'--> LIT_SIZE --'+'--> LIT_PLUS --'}'--> LIT_CR --CR--> LIT_LF --LF--> LIT_DATA
@@ -116,13 +118,13 @@ typedef struct imap_parser_limits {
 #define IMAP_PARSER_DEFAULT_MAX_BUFFERED ((size_t)1024 * 1024)
 
 /* err->code values of the failures (err->status 502 but IMAP_ERR_OVERFLOW: 500). */
-#define IMAP_ERR_SYNTAX "imap_syntax"                 /* bytes that break the grammar */
-#define IMAP_ERR_NUL "imap_nul_byte"                  /* NUL outside a literal */
-#define IMAP_ERR_LINE_TOO_LONG "imap_line_too_long"   /* max_line */
+#define IMAP_ERR_SYNTAX "imap_syntax"                       /* bytes that break the grammar */
+#define IMAP_ERR_NUL "imap_nul_byte"                        /* NUL outside a literal */
+#define IMAP_ERR_LINE_TOO_LONG "imap_line_too_long"         /* max_line */
 #define IMAP_ERR_LITERAL_TOO_LARGE "imap_literal_too_large" /* max_literal or max_literals */
-#define IMAP_ERR_TOO_DEEP "imap_too_deep"             /* max_depth */
-#define IMAP_ERR_TOO_MANY_ARGS "imap_too_many_args"   /* max_list_args */
-#define IMAP_ERR_OVERFLOW "imap_input_overflow"       /* max_buffered: the caller must drain */
+#define IMAP_ERR_TOO_DEEP "imap_too_deep"                   /* max_depth */
+#define IMAP_ERR_TOO_MANY_ARGS "imap_too_many_args"         /* max_list_args */
+#define IMAP_ERR_OVERFLOW "imap_input_overflow" /* max_buffered: the caller must drain */
 
 typedef enum imap_arg_type {
     IMAP_ARG_NIL = 1,
@@ -160,7 +162,7 @@ typedef enum imap_status {
 
 typedef struct imap_response {
     imap_response_kind kind;
-    const char *tag;   /* TAGGED: the tag; else NULL */
+    const char *tag;    /* TAGGED: the tag; else NULL */
     imap_status status; /* TAGGED: OK/NO/BAD; UNTAGGED: one of them, PREAUTH, BYE, or NONE */
     /* The arguments after the tag or "*": for a data response all of them ("23" "EXISTS",
      * "CAPABILITY" "IMAP4rev1" ..., "12" "FETCH" (list)); for a status response only the

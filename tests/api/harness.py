@@ -16,6 +16,7 @@ Python 3 standard library only.
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -274,13 +275,22 @@ class Env:
                 self.leaks.append((method, url, s))
         return st, rh, text
 
-    def big_request(self, method, path, token, size):
-        """Send a JSON body of `size` bytes over a raw socket; -> (status or None, text)."""
-        filler = size - len('{"name":""}')
-        payload = b'{"name":"' + b"a" * filler + b'"}'
+    def big_request(self, method, path, token, size, chunked=False, valid=False):
+        """Send a JSON body of `size` bytes over a raw socket (with Content-Length, or chunked
+        without one); valid=True makes it {"name":"Big Body"} padded with whitespace, else one
+        huge name. -> (status or None, body text)."""
+        if valid:
+            head_ = b'{"name":"Big Body"'
+            payload = head_ + b" " * (size - len(head_) - 1) + b"}"
+        else:
+            payload = b'{"name":"' + b"a" * (size - len('{"name":""}')) + b'"}'
+        framing = "Transfer-Encoding: chunked" if chunked else "Content-Length: %d" % len(payload)
         head = ("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
-                "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
-                % (method, self.full_path(path), self.port, token, len(payload))).encode()
+                "Content-Type: application/json\r\n%s\r\nConnection: close\r\n\r\n"
+                % (method, self.full_path(path), self.port, token, framing)).encode()
+        if chunked:
+            parts = [payload[i:i + 65536] for i in range(0, len(payload), 65536)]
+            payload = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in parts) + b"0\r\n\r\n"
         s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         resp = b""
         try:
@@ -311,6 +321,19 @@ class Env:
         body = text.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in text else ""
         return status, body
 
+    def all_of(self, *thunks):
+        """Run every check, then fail once listing each failed one with its request."""
+        bad = []
+        for th in thunks:
+            self.last = None
+            try:
+                th()
+            except Fail as e:
+                where = "%s %s: " % (self.last[0], self.last[1]) if self.last else ""
+                bad.append(where + str(e))
+        self.last = None  # each failure above names its own request
+        check(not bad, "%d of %d checks failed:\n" % (len(bad), len(thunks)) + "\n".join(bad))
+
     # --- database (read/insert history rows directly) -----------------------------------
     def sql(self, query, params=()):
         con = sqlite3.connect(self.db_path, timeout=15)
@@ -322,18 +345,41 @@ class Env:
         finally:
             con.close()
 
+    def insert_row(self, table, values):
+        """INSERT a row with `values`; any other NOT NULL column without a default (the schema
+        grows as the engine does) gets a plausible value: the first value its CHECK (col IN
+        (...)) allows, a time for *_at/date columns, 0 for numbers, else a unique string."""
+        ddl = self.sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))[0][0]
+        row = dict(values)
+        for _cid, name, ctype, notnull, dflt, pk in self.sql("PRAGMA table_info(%s)" % table):
+            if name in row or not notnull or dflt is not None or pk:
+                continue
+            allowed = re.search(r"\b%s\s+[^,]*?CHECK\s*\(\s*%s\s+IN\s*\(\s*'([^']*)'" % (name, name), ddl,
+                                re.I | re.S)
+            if allowed:
+                row[name] = allowed.group(1)
+            elif name.endswith("_at") or name == "date":
+                row[name] = "2026-11-25T00:00:00Z"
+            elif "INT" in (ctype or "").upper():
+                row[name] = 0
+            else:
+                row[name] = "%s-%s" % (name, secrets.token_hex(6))
+        cols = sorted(row)
+        self.sql("INSERT INTO %s(%s) VALUES (%s)" % (table, ", ".join(cols), ", ".join("?" * len(cols))),
+                 tuple(row[c] for c in cols))
+
     def add_history(self, mailbox_id, n=2):
         """Insert n conversations, messages and send_log rows for a mailbox (R9 tests)."""
         t = "2026-11-25T00:00:00Z"
         for i in range(n):
             cid = "conv-%s" % secrets.token_hex(6)
-            self.sql("INSERT INTO conversations(id, mailbox_id, subject, last_message_at, created_at)"
-                     " VALUES (?,?,?,?,?)", (cid, mailbox_id, "Hello %d" % i, t, t))
-            self.sql("INSERT INTO messages(id, mailbox_id, conversation_id, message_id, subject, created_at)"
-                     " VALUES (?,?,?,?,?,?)", ("msg-%s" % secrets.token_hex(6), mailbox_id, cid,
-                                                "<%s@test>" % secrets.token_hex(6), "Hello %d" % i, t))
-            self.sql("INSERT INTO send_log(id, mailbox_id, recipient, sent_at) VALUES (?,?,?,?)",
-                     ("log-%s" % secrets.token_hex(6), mailbox_id, "p%d@example.test" % i, t))
+            self.insert_row("conversations", {"id": cid, "mailbox_id": mailbox_id, "subject": "Hello %d" % i,
+                                              "last_message_at": t, "created_at": t})
+            self.insert_row("messages", {"id": "msg-%s" % secrets.token_hex(6), "mailbox_id": mailbox_id,
+                                         "conversation_id": cid, "message_id": "<%s@test>" % secrets.token_hex(6),
+                                         "subject": "Hello %d" % i, "created_at": t})
+            self.insert_row("send_log", {"id": "log-%s" % secrets.token_hex(6), "mailbox_id": mailbox_id,
+                                         "recipient": "p%d@example.test" % i, "sent_at": t})
 
     def history_count(self, mailbox_id):
         return {t: self.sql("SELECT COUNT(*) FROM %s WHERE mailbox_id = ?" % t, (mailbox_id,))[0][0]

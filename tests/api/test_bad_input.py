@@ -109,73 +109,94 @@ def _(env):
         expect(env.req("PUT", "/master-inbox", S.u.token, raw=raw), 400, "invalid_request")
 
 
+def mailbox_without(env, u, path, value=None):
+    """A mailbox body for u with the field at `path` (tuple of keys) removed, or set to value."""
+    body = env.mailbox_body(u.id, "typed@edge.test")
+    obj = body
+    for k in path[:-1]:
+        obj = obj[k]
+    if value is None:
+        del obj[path[-1]]
+    else:
+        obj[path[-1]] = value
+    return body
+
+
 @suite.test("wrong field types -> 400 invalid_request naming the field")
 def _(env):
-    a, u = S.admin, S.u
-    invalid(env.req("POST", "/slots", a.token, {"count": "3"}), "count")
-    invalid(env.req("POST", "/slots", a.token, {"count": 1.5}), "count")
-    body = env.mailbox_body(u.id, "typed@edge.test")
-    body["imap"] = "x"
-    invalid(env.req("POST", "/mailboxes", u.token, body), "imap")
-    body = env.mailbox_body(u.id, "typed@edge.test")
-    body["smtp"]["port"] = "587"
-    invalid(env.req("POST", "/mailboxes", u.token, body), "port")
-    body = env.mailbox_body(u.id, "typed@edge.test")
-    body["imap"]["security"] = "ssl"
-    invalid(env.req("POST", "/mailboxes", u.token, body), "security")
-    body = env.mailbox_body(u.id, "typed@edge.test", daily_limit="many")
-    invalid(env.req("POST", "/mailboxes", u.token, body), "daily_limit")
-    body = env.mailbox_body(u.id, "typed@edge.test", kind="team")
-    invalid(env.req("POST", "/mailboxes", u.token, body), "kind")
-    body = env.mailbox_body(u.id, "typed@edge.test")
-    body["address"] = 12
-    invalid(env.req("POST", "/mailboxes", u.token, body), "address")
-    invalid(env.req("PUT", "/master-inbox", u.token, {"mailbox_ids": "x", "master_id": None}), "mailbox_ids")
-    invalid(env.req("PUT", "/master-inbox", u.token, {"mailbox_ids": [S.mb["id"]], "master_id": 7}),
-            "master_id")
-    invalid(env.req("POST", "/users", a.token, {"email": 5, "name": "N", "role": "user"}), "email")
-    invalid(env.req("POST", "/users", a.token, {"email": "r@edge.test", "name": "N", "role": "king"}), "role")
-    invalid(env.req("PATCH", "/users/%s" % u.id, a.token, {"seat": "frozen"}), "seat")
-    invalid(env.req("PATCH", "/users/%s" % u.id, a.token, {"mailbox_limit": "9"}), "mailbox_limit")
-    invalid(env.req("PATCH", "/mailboxes/%s" % S.mb["id"], u.token, {"daily_limit": "many"}), "daily_limit")
-    invalid(env.req("PATCH", "/mailboxes/%s" % S.mb["id"], u.token, {"imap": "x"}), "imap")
-    invalid(env.req("POST", "/mailbox-requests", u.token,
-                    {"kind": "steal", "address": "k@edge.test", "target_user_id": u.id}), "kind")
-    invalid(env.req("POST", "/mailbox-requests", u.token,
-                    {"kind": "add", "address": "k@edge.test", "target_user_id": u.id,
-                     "remove_from_other_seat": "yes"}), "remove_from_other_seat")
-    invalid(env.req("POST", "/prospects", u.token, {"email": "p@x.test", "tags": "hot"}), "tags")
-    invalid(env.req("POST", "/orgs", env.op.token, {"name": "T", "mailbox_limit": "3"}), "mailbox_limit")
-    invalid(env.req("POST", "/orgs", env.op.token, {"name": "T", "allow_generic": "yes"}), "allow_generic")
+    a, u, mb = S.admin, S.u, S.mb["id"]
+    R = env.req
+    env.all_of(
+        lambda: invalid(R("POST", "/slots", a.token, {"count": "3"}), "count"),
+        lambda: invalid(R("POST", "/slots", a.token, {"count": 1.5}), "count"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("imap",), "x")), "imap"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("smtp", "port"), "587")),
+                        "port"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("imap", "security"), "ssl")),
+                        "security"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("daily_limit",), "many")),
+                        "daily_limit"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("kind",), "team")), "kind"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("address",), 12)), "address"),
+        lambda: invalid(R("PUT", "/master-inbox", u.token, {"mailbox_ids": "x", "master_id": None}),
+                        "mailbox_ids"),
+        lambda: invalid(R("PUT", "/master-inbox", u.token, {"mailbox_ids": [mb], "master_id": 7}), "master_id"),
+        lambda: invalid(R("POST", "/users", a.token, {"email": 5, "name": "N", "role": "user"}), "email"),
+        lambda: invalid(R("POST", "/users", a.token, {"email": "r@edge.test", "name": "N", "role": "king"}),
+                        "role"),
+        lambda: invalid(R("PATCH", "/users/%s" % u.id, a.token, {"seat": "frozen"}), "seat"),
+        lambda: invalid(R("PATCH", "/users/%s" % u.id, a.token, {"mailbox_limit": "9"}), "mailbox_limit"),
+        lambda: invalid(R("PATCH", "/mailboxes/%s" % mb, u.token, {"daily_limit": "many"}), "daily_limit"),
+        lambda: invalid(R("PATCH", "/mailboxes/%s" % mb, u.token, {"imap": "x"}), "imap"),
+        lambda: invalid(R("POST", "/mailbox-requests", u.token,
+                          {"kind": "steal", "address": "k@edge.test", "target_user_id": u.id}), "kind"),
+        lambda: invalid(R("POST", "/mailbox-requests", u.token,
+                          {"kind": "add", "address": "k@edge.test", "target_user_id": u.id,
+                           "remove_from_other_seat": "yes"}), "remove_from_other_seat"),
+        lambda: invalid(R("POST", "/prospects", u.token, {"email": "p@x.test", "tags": "hot"}), "tags"),
+        lambda: invalid(R("POST", "/orgs", env.op.token, {"name": "T", "mailbox_limit": "3"}), "mailbox_limit"),
+        lambda: invalid(R("POST", "/orgs", env.op.token, {"name": "T", "allow_generic": "yes"}),
+                        "allow_generic"),
+    )
 
 
 @suite.test("missing required fields -> 400 invalid_request naming the field")
 def _(env):
-    a, u = S.admin, S.u
-    body = env.mailbox_body(u.id, "missing@edge.test")
-    del body["address"]
-    invalid(env.req("POST", "/mailboxes", u.token, body), "address")
-    body = env.mailbox_body(u.id, "missing@edge.test")
-    del body["imap"]
-    invalid(env.req("POST", "/mailboxes", u.token, body), "imap")
-    body = env.mailbox_body(u.id, "missing@edge.test")
-    del body["smtp"]["host"]
-    invalid(env.req("POST", "/mailboxes", u.token, body), "host")
-    body = env.mailbox_body(u.id, "missing@edge.test")
+    a, u, mb = S.admin, S.u, S.mb["id"]
+    R = env.req
+    env.all_of(
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("address",))), "address"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("imap",))), "imap"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("smtp",))), "smtp"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("smtp", "host"))), "host"),
+        lambda: invalid(R("POST", "/mailboxes", u.token, mailbox_without(env, u, ("imap", "password"))),
+                        "password"),
+        lambda: invalid(R("POST", "/users", a.token, {"name": "N", "role": "user"}), "email"),
+        lambda: invalid(R("POST", "/users", a.token, {"email": "m@edge.test", "role": "user"}), "name"),
+        lambda: invalid(R("POST", "/users", a.token, {"email": "m@edge.test", "name": "N"}), "role"),
+        lambda: invalid(R("POST", "/slots", a.token, {}), "count"),
+        lambda: invalid(R("POST", "/users/%s/slots" % u.id, a.token, {}), "count"),
+        lambda: invalid(R("POST", "/mailbox-requests", u.token, {"address": "k@edge.test",
+                                                                 "target_user_id": u.id}), "kind"),
+        lambda: invalid(R("POST", "/mailbox-requests", u.token, {"kind": "add", "target_user_id": u.id}),
+                        "address"),
+        lambda: invalid(R("POST", "/mailbox-requests", u.token, {"kind": "add", "address": "k@edge.test"}),
+                        "target_user_id"),
+        lambda: invalid(R("POST", "/orgs", env.op.token, {}), "name"),
+        lambda: invalid(R("PUT", "/master-inbox", u.token, {"master_id": None}), "mailbox_ids"),
+        lambda: invalid(R("POST", "/prospects", u.token, [{"first_name": "No Email"}]), "email"),
+        lambda: invalid(R("POST", "/prospects/reassign", u.token, {"mailbox_id": mb}), "tag"),
+        lambda: invalid(R("POST", "/prospects/reassign", u.token, {"tag": "t"}), "mailbox_id"),
+    )
+
+
+@suite.test("POST /mailboxes without owner_id (required by API.md) -> 400 invalid_request naming it")
+def _(env):
+    # A throwaway seat makes the call, so that a wrongly accepted body lands there.
+    t = env.user("tom@edge.test", "Tom Throwaway", "user", S.org)
+    body = env.mailbox_body(t.id, "missing@edge.test")
     del body["owner_id"]
-    invalid(env.req("POST", "/mailboxes", u.token, body), "owner_id")
-    invalid(env.req("POST", "/users", a.token, {"name": "N", "role": "user"}), "email")
-    invalid(env.req("POST", "/users", a.token, {"email": "m@edge.test", "role": "user"}), "name")
-    invalid(env.req("POST", "/slots", a.token, {}), "count")
-    invalid(env.req("POST", "/users/%s/slots" % u.id, a.token, {}), "count")
-    invalid(env.req("POST", "/mailbox-requests", u.token, {"kind": "add", "address": "k@edge.test"}),
-            "target_user_id")
-    invalid(env.req("POST", "/mailbox-requests", u.token, {"kind": "add", "target_user_id": u.id}), "address")
-    invalid(env.req("POST", "/orgs", env.op.token, {}), "name")
-    invalid(env.req("PUT", "/master-inbox", u.token, {"master_id": None}), "mailbox_ids")
-    invalid(env.req("POST", "/prospects", u.token, [{"first_name": "No Email"}]), "email")
-    invalid(env.req("POST", "/prospects/reassign", u.token, {"mailbox_id": S.mb["id"]}), "tag")
-    invalid(env.req("POST", "/prospects/reassign", u.token, {"tag": "t"}), "mailbox_id")
+    invalid(env.req("POST", "/mailboxes", t.token, body), "owner_id")
 
 
 @suite.test("a malformed address -> 400 invalid_request naming address")
@@ -195,17 +216,23 @@ def _(env):
     check(err(b).get("code") == "payload_too_large", "error code: %s" % short(text, 300))
     st2, text2 = env.big_request("POST", "/mailboxes", S.u.token, 1024 * 1024 + 10)
     check(st2 == 413, "1 MiB + 10 bytes: expected 413, got %s" % st2)
+    st3, text3 = env.big_request("POST", "/orgs", env.op.token, 2 * 1024 * 1024, chunked=True)
+    check(st3 == 413, "2 MiB chunked (no Content-Length): expected 413, got %s %s" % (st3, short(text3, 200)))
+    st4, text4 = env.big_request("POST", "/orgs", env.op.token, 1000 * 1024, chunked=True, valid=True)
+    check(st4 == 201, "a 1000 KiB chunked body is within the limit: expected 201, got %s %s"
+          % (st4, short(text4, 200)))
 
 
 @suite.test("paging: bad ?limit= -> 400; limit=1 pages through every mailbox with next_cursor")
 def _(env):
     for q in ("limit=0", "limit=501", "limit=abc", "limit=-1", "limit=", "limit=1e2", "limit=99999999999999999999"):
         expect(env.req("GET", "/mailboxes?" + q, S.admin.token), 400, "invalid_request")
-    expect(env.req("GET", "/mailboxes?limit=500", S.admin.token), 200)
     env.new_mailbox(S.admin, S.admin.id, "eda@edge.test")
     env.new_mailbox(S.admin, S.admin.id, "eda.two@edge.test")
+    every = [m["id"] for m in expect(env.req("GET", "/mailboxes?limit=500", S.admin.token), 200)["items"]]
+    check(len(every) >= 3, "the org has at least 3 mailboxes: %s" % every)
     seen, cursor, pages = [], None, 0
-    while pages < 10:
+    while pages < len(every) + 2:
         q = "/mailboxes?limit=1" + ("&cursor=" + cursor if cursor else "")
         b = expect(env.req("GET", q, S.admin.token), 200)
         check("next_cursor" in b and len(b["items"]) <= 1, short(b))
@@ -214,11 +241,18 @@ def _(env):
         cursor = b["next_cursor"]
         if not cursor:
             break
-    check(len(seen) == 3 and len(set(seen)) == 3, "paged ids: %s" % seen)
+    check(sorted(seen) == sorted(every) and len(set(seen)) == len(seen),
+          "paged ids %s, expected %s" % (seen, every))
     st, b = env.req("GET", "/mailboxes?cursor=%2F..%2Fgarbage", S.admin.token)
     check(st in (200, 400), "bad cursor: %s %s" % (st, short(b or "")))
     b = expect(env.req("GET", "/mailboxes?limit=50", S.admin.token), 200)
-    check(b["next_cursor"] is None and len(b["items"]) == 3, short(b))
+    check(b["next_cursor"] is None and len(b["items"]) == len(every), short(b))
+    for path in ("/users", "/mailbox-requests", "/prospects", "/audit-log", "/notifications", "/slots"):
+        expect(env.req("GET", path + "?limit=501", S.admin.token), 400, "invalid_request")
+        expect(env.req("GET", path + "?limit=0", S.admin.token), 400, "invalid_request")
+        b = expect(env.req("GET", path + "?limit=1", S.admin.token), 200)
+        check(isinstance(b.get("items"), list) and len(b["items"]) <= 1 and "next_cursor" in b,
+              "%s?limit=1: %s" % (path, short(b)))
 
 
 @suite.test("odd ids (../, %00, quotes, very long, non-UTF-8) -> 404/400, never 500")
@@ -236,6 +270,7 @@ def _(env):
             st, b = env.req(m, p, env.op.token, body)
             if st not in (400, 404):
                 bad.append("%s %s -> %s %s" % (m, p[:80], st, short(b or "", 150)))
+    env.last = None
     check(not bad, "\n".join(bad))
 
 
@@ -439,6 +474,20 @@ def _(env):
     check(b["error"].get("reason") == "not_connected", short(b))
 
 
+@suite.test("R12 GET /mailboxes?status= filters by health state")
+def _(env):
+    b = expect(env.req("GET", "/mailboxes?status=failing", S.m.token), 200)
+    check([m["id"] for m in b["items"]] == [S.off], "?status=failing: %s" % short(b))
+    # The engine may move the others on (connecting -> error); filter by what m0 shows now.
+    now = get_mb(env, S.m, S.mm[0])["status"]
+    b = expect(env.req("GET", "/mailboxes?status=%s&owner_id=%s" % (now, S.m.id), S.admin.token), 200)
+    got = [m["id"] for m in b["items"]]
+    check(S.mm[0] in got and S.off not in got and all(m["status"] == now for m in b["items"]),
+          "?status=%s: %s" % (now, short(b)))
+    st, b = env.req("GET", "/mailboxes?status=sleeping", S.m.token)
+    check(st == 400 or (st == 200 and b["items"] == []), "?status=sleeping: %s %s" % (st, short(b)))
+
+
 @suite.test("R19 not_same_user: a master of another user is refused (as admin)")
 def _(env):
     m3 = S.mm[3]
@@ -475,6 +524,12 @@ def _(env):
     check(n["read"] is False, short(n))
     other = expect(env.req("GET", "/notifications", S.u.token), 200)
     check(not [x for x in other["items"] if x["kind"] == "master_inbox_set"], "another user was notified")
+    st, _b = env.req("POST", "/notifications/%s/read" % n["id"], S.m.token)
+    check(st in (200, 204), "mark read: %s" % st)
+    again = expect(env.req("GET", "/notifications", S.m.token), 200)
+    check([x["read"] for x in again["items"] if x["id"] == n["id"]] == [True], short(again))
+    st, _b = env.req("POST", "/notifications/%s/read" % n["id"], S.u.token)
+    check(st == 404, "another user marking it read: %s" % st)
 
 
 if __name__ == "__main__":

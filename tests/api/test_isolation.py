@@ -18,6 +18,7 @@ Run alone: python3 tests/api/test_isolation.py (TAP on stdout).
 import os
 import sys
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Suite, check, expect, expect_denied, find_check, main, short  # noqa: E402
@@ -121,6 +122,7 @@ def _(env):
             never_ok((st, body), what)
         except AssertionError as e:
             bad.append(str(e))
+    env.last = None
     check(not bad, "\n".join(bad))
     b_unchanged(env)
 
@@ -133,6 +135,7 @@ def _(env):
             never_ok((st, body), what)
         except AssertionError as e:
             bad.append(str(e))
+    env.last = None
     check(not bad, "\n".join(bad))
     b_unchanged(env)
 
@@ -255,23 +258,28 @@ def _(env):
     u = expect(env.req("PATCH", "/users/%s" % S.user_a2.id, S.admin_a.token, {"seat": "locked"}), 200)
     check(u["seat"] == "locked", short(u))
     t = S.user_a2.token
+    mb = S.mb_a2["id"]
+    uid = S.user_a2.id
     calls = [
-        env.req("GET", "/mailboxes", t),
-        env.req("GET", "/mailboxes/%s" % S.mb_a2["id"], t),
-        env.req("GET", "/users/%s" % S.user_a2.id, t),
-        env.req("GET", "/users/%s/connections" % S.user_a2.id, t),
-        env.req("POST", "/users/%s/tokens" % S.user_a2.id, t),
-        env.add_mailbox(S.user_a2, S.user_a2.id, "art.two@alpha.test"),
-        env.req("PATCH", "/mailboxes/%s" % S.mb_a2["id"], t, {"signature": "x"}),
-        env.req("POST", "/mailbox-requests", t, {"kind": "add", "address": "art.three@alpha.test",
-                                                 "target_user_id": S.user_a2.id}),
-        env.req("GET", "/mailbox-requests", t),
-        env.req("GET", "/prospects", t),
-        env.req("POST", "/prospects", t, {"email": "p@x.test"}),
-        env.req("GET", "/notifications", t),
-        env.req("DELETE", "/mailboxes/%s?confirm=true" % S.mb_a2["id"], t),
+        ("GET /mailboxes", env.req("GET", "/mailboxes", t)),
+        ("GET /mailboxes/{own}", env.req("GET", "/mailboxes/%s" % mb, t)),
+        ("GET /users/{self}", env.req("GET", "/users/%s" % uid, t)),
+        ("GET /users/{self}/connections", env.req("GET", "/users/%s/connections" % uid, t)),
+        ("POST /users/{self}/tokens", env.req("POST", "/users/%s/tokens" % uid, t)),
+        ("POST /mailboxes", env.add_mailbox(S.user_a2, uid, "art.two@alpha.test")),
+        ("PATCH /mailboxes/{own}", env.req("PATCH", "/mailboxes/%s" % mb, t, {"signature": "x"})),
+        ("POST /mailbox-requests", env.req("POST", "/mailbox-requests", t,
+                                           {"kind": "add", "address": "art.three@alpha.test",
+                                            "target_user_id": uid})),
+        ("GET /mailbox-requests", env.req("GET", "/mailbox-requests", t)),
+        ("GET /prospects", env.req("GET", "/prospects", t)),
+        ("POST /prospects", env.req("POST", "/prospects", t, {"email": "p@x.test"})),
+        ("GET /notifications", env.req("GET", "/notifications", t)),
+        ("PUT /master-inbox", env.req("PUT", "/master-inbox", t, {"mailbox_ids": [mb], "master_id": None})),
+        ("DELETE /mailboxes/{own}", env.req("DELETE", "/mailboxes/%s?confirm=true" % mb, t)),
     ]
-    bad = ["%s %s" % (st, short(b or "")) for st, b in calls
+    env.last = None
+    bad = ["%s -> %s %s" % (what, st, short(b or "")) for what, (st, b) in calls
            if st != 403 or not isinstance(b, dict) or b.get("error", {}).get("code") != "seat_locked"]
     check(not bad, "calls with a locked seat's token not refused with 403 seat_locked:\n" + "\n".join(bad))
     expect(env.req("GET", "/mailboxes/%s" % S.mb_a2["id"], S.admin_a.token), 200)
@@ -297,16 +305,42 @@ def _(env):
     expect(env.req("GET", "/mailboxes", S.user_a2.token), 200)
 
 
-@suite.test("R7 an address on a seat of org B blocks org A: 409 address_in_use with the seat")
+@suite.test("R7 an address on a seat of org B blocks org A: 409 address_in_use with seat.state")
 def _(env):
     b = expect(env.add_mailbox(S.user_a, S.user_a.id, " Ben@Beta.TEST"), 409, "address_in_use", "R7")
-    seat = b["error"].get("seat") or {}
-    check(seat.get("user_id") == S.user_b.id and seat.get("state") == "active", short(b))
+    seat = b["error"].get("seat")
+    check(isinstance(seat, dict) and "user_id" in seat and seat.get("state") == "active", short(b))
+    S.cross_seat = seat
     r = expect(env.req("POST", "/mailbox-requests", S.admin_a.token,
                        {"kind": "add", "address": "ben@beta.test", "target_user_id": S.user_a.id}), 201)
     check(r["status"] == "rejected" and find_check(r, "R7")["ok"] is False, short(r))
     lst = expect(env.req("GET", "/mailboxes?limit=500", S.admin_a.token), 200)
     check(all(m["address"].lower() != "ben@beta.test" for m in lst["items"]), short(lst))
+
+
+@suite.test("R1/R7 across orgs error.seat keeps user_id null: another org's user id is not shown")
+def _(env):
+    check("user_id" in S.cross_seat and S.cross_seat.get("user_id") is None,
+          "error.seat.user_id is %r, expected null across organisations" % S.cross_seat.get("user_id"))
+    check(S.cross_seat.get("state") == "active", short(S.cross_seat))
+
+
+@suite.test("R7 the same new address added concurrently from both orgs: exactly one seat gets it")
+def _(env):
+    a2 = env.user("ari@alpha.test", "Ari Alpha", "user", S.org_a)
+    b2 = env.user("bea@beta.test", "Bea Beta", "user", S.org_b)
+    jobs = [(w, env.mailbox_body(w.id, addr)) for w in (a2, b2) for addr in
+            ("race@both.test", "RACE@both.test ", " Race@Both.Test")]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        res = list(pool.map(lambda j: env.req("POST", "/mailboxes", j[0].token, j[1]), jobs))
+    codes = sorted(st for st, _b in res)
+    check(codes.count(201) == 1 and codes.count(409) == len(jobs) - 1, "statuses: %s" % codes)
+    winner = [b["owner_id"] for st, b in res if st == 201]
+    same_org = [b["error"]["seat"] for (w, _body), (st, b) in zip(jobs, res) if st == 409 and w.id in winner]
+    check(all(seat.get("user_id") == winner[0] and seat.get("state") == "active" for seat in same_org),
+          "the winner's own other attempts name its seat: %s" % short(same_org))
+    lst = expect(env.req("GET", "/mailboxes?limit=500", env.op.token), 200)
+    check(sum(1 for m in lst["items"] if m["address"].strip().lower() == "race@both.test") == 1, short(lst))
 
 
 @suite.test("R1 unknown ids and B's ids answer alike (404 not_found) for A's admin")

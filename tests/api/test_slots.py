@@ -13,6 +13,7 @@ Run alone: python3 tests/api/test_slots.py (TAP on stdout).
 import os
 import sys
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Suite, check, expect, main, short  # noqa: E402
@@ -210,12 +211,29 @@ def _(env):
     for f in ("id", "org_id", "email", "name", "role", "seat", "mailbox_limit", "created_at"):
         check(f in u, "user lacks %r: %s" % (f, short(u)))
     check(u["mailbox_limit"] == 4 and u["org_id"] == S.org and u["seat"] == "active", short(u))
+    n = expect(env.req("PATCH", "/users/%s" % S.v.id, S.admin.token, {"name": "Vic Vale-Smith"}), 200)
+    check(n["name"] == "Vic Vale-Smith" and n["mailbox_limit"] == 4, "PATCH name: %s" % short(n))
     c = conn(env, S.v, S.v.id)
     check(c["base"] == 4, short(c))
     shows(c, 0, 5)  # 4 by contract + 1 assigned slot
     for i in range(5):
         env.new_mailbox(S.v, S.v.id, "vic%d@klose.test" % i)
     expect(env.add_mailbox(S.v, S.v.id, "vic9@klose.test"), 422, "mailbox_limit_reached", "R3")
+
+
+@suite.test("R3 twelve concurrent adds on a 0/2 seat: exactly two succeed, the rest 422")
+def _(env):
+    r = env.user("rita@klose.test", "Rita Race", "user", S.org)
+    bodies = [env.mailbox_body(r.id, "rita%d@klose.test" % i) for i in range(12)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        res = list(pool.map(lambda b: env.req("POST", "/mailboxes", r.token, b), bodies))
+    codes = sorted(st for st, _b in res)
+    check(codes.count(201) == 2 and codes.count(422) == 10, "statuses: %s" % codes)
+    c = conn(env, r, r.id)
+    shows(c, 2, 2)
+    lst = expect(env.req("GET", "/mailboxes?owner_id=%s" % r.id, r.token), 200)
+    check(len(lst["items"]) == 2 and sum(1 for m in lst["items"] if m["is_default"]) == 1,
+          "two mailboxes, one default: %s" % short(lst))
 
 
 @suite.test("R3 POST /orgs by the operator with mailbox_limit returns the org")
@@ -233,6 +251,25 @@ def _(env):
     tok = expect(env.req("POST", "/users/%s/tokens" % x["id"], env.op.token), 201)["token"]
     c = expect(env.req("GET", "/users/%s/connections" % x["id"], tok), 200)
     shows(c, 0, 5)
+    S.api_org, S.xena, S.xena_tok = o["id"], x["id"], tok
+
+
+@suite.test("R27 R29 the admin's and operator's writes are in the audit log, tokens are not")
+def _(env):
+    a = expect(env.req("GET", "/audit-log?limit=500", S.admin.token), 200)
+    mine = [i for i in a["items"] if i.get("actor_id") == S.admin.id]
+    # buy 2, assign to U, remove U's slot, assign to V, buy 100, PATCH V: six writes at least
+    check(len(mine) >= 6, "expected >= 6 audit entries by the admin, got %d: %s" % (len(mine), short(mine)))
+    check(all(i["actor_role"] == "admin" for i in mine), short(mine))
+    targets = {i.get("target_id") for i in mine}
+    check(S.v.id in targets, "PATCH /users/V is not in the audit log")
+    check(S.u_slot["id"] in targets or S.u.id in targets, "the slot removal is not in the audit log")
+    o = expect(env.req("GET", "/audit-log?limit=500", env.op.token), 200)
+    ops = [i for i in o["items"] if i.get("actor_id") == env.op.id]
+    check(any(i.get("target_id") == S.api_org for i in ops), "POST /orgs by the operator is not audited")
+    check(any(i.get("target_id") == S.xena for i in ops), "POST /users by the operator is not audited")
+    check(all(i["actor_role"] == "operator" for i in ops), short(ops))
+    check(S.xena_tok not in str(o) and S.admin.token not in str(o), "an API token is in the audit log")
 
 
 if __name__ == "__main__":
