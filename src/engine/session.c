@@ -75,6 +75,8 @@ struct session {
     uint32_t *uids;
     size_t nuids, upos;
     uint32_t max_uid;
+    struct pending_msg *pending;
+    size_t npending;
     bool incremental;
     bool new_mail;
     int stored_round;
@@ -129,8 +131,11 @@ static void schedule_retry(session *s)
     arm_timer(s, T_RETRY, base * jitter);
 }
 
+static void drop_pending(session *s);
+
 static void drop_client(session *s)
 {
+    drop_pending(s);
     imap_client_free(&s->client);
     free(s->uids);
     s->uids = NULL;
@@ -185,6 +190,14 @@ static time_t parse_internaldate(const char *s)
     return timegm(&tm) - off;
 }
 
+/* A fetched message waits here until its FETCH command completes; the batch is then stored in
+ * one short transaction (never a transaction open across network waits). */
+typedef struct pending_msg {
+    ingest_source src;
+    char *raw;
+    size_t len;
+} pending_msg;
+
 static void on_fetch(session *s, const imap_arg *list)
 {
     uint32_t uid = 0;
@@ -198,17 +211,45 @@ static void on_fetch(session *s, const imap_arg *list)
     const imap_arg *flags = imap_arg_list(imap_fetch_item(list, "FLAGS"), &nflags);
     for (size_t i = 0; i < nflags; i++) seen |= imap_arg_is_atom(&flags[i], "\\Seen");
     const char *idate = imap_arg_str(imap_fetch_item(list, "INTERNALDATE"), NULL);
-    ingest_source src = {.mailbox_id = s->id,
-                         .mailbox_address = s->address,
-                         .folder = s->folders[s->fi].name,
-                         .role = s->folders[s->fi].role,
-                         .uidvalidity = s->uidvalidity,
-                         .uid = uid,
-                         .internaldate = parse_internaldate(idate),
-                         .seen = seen};
-    db *d = engine_db(s->e);
-    if (d && ingest_message(d, &src, raw, len) == 1) s->stored_round++;
+    s->pending = xrealloc(s->pending, (s->npending + 1) * sizeof(*s->pending));
+    pending_msg *p = &s->pending[s->npending++];
+    p->src = (ingest_source){.mailbox_id = s->id,
+                             .mailbox_address = s->address,
+                             .folder = s->folders[s->fi].name,
+                             .role = s->folders[s->fi].role,
+                             .uidvalidity = s->uidvalidity,
+                             .uid = uid,
+                             .internaldate = parse_internaldate(idate),
+                             .seen = seen};
+    p->raw = xmalloc(len + 1);
+    memcpy(p->raw, raw, len);
+    p->raw[len] = '\0';
+    p->len = len;
     if (uid > s->max_uid) s->max_uid = uid;
+}
+
+static void drop_pending(session *s)
+{
+    for (size_t i = 0; i < s->npending; i++) free(s->pending[i].raw);
+    free(s->pending);
+    s->pending = NULL;
+    s->npending = 0;
+}
+
+/* Store the fetched batch: parse, classify, thread, in one transaction. */
+static void store_pending(session *s)
+{
+    db *d = engine_db(s->e);
+    mf_error err;
+    if (d && s->npending && db_begin(d, &err) == 0) {
+        for (size_t i = 0; i < s->npending; i++) {
+            if (ingest_message(d, &s->pending[i].src, s->pending[i].raw, s->pending[i].len) == 1)
+                s->stored_round++;
+        }
+        if (db_commit(d, &err) < 0)
+            log_errorx("sync: %s: cannot store a batch: %s", s->address, err.message);
+    }
+    drop_pending(s);
 }
 
 static void on_list(session *s, const imap_response *r)
@@ -294,6 +335,7 @@ static void fetch_done(imap_client *c, imap_status st, const imap_response *r, v
         protocol_failure(s, "UID FETCH", r);
         return;
     }
+    store_pending(s);
     if (s->upos < s->nuids) {
         fetch_batch(s);
         return;
