@@ -29,11 +29,16 @@
 # sessions (LAB_MAX_CLIENTS, default 5000). Idempotent: start on a running instance with the
 # same BASEPORT only prints the line; stop on a stopped one does nothing. Runs as root (Dovecot
 # needs it), no systemd, no stdin. Diagnostics go to stderr, Dovecot's log to
-# DIR/dovecot/dovecot.log. Env: LAB_DOMAIN (default example.test), LAB_MAX_CLIENTS.
+# DIR/dovecot/dovecot.log. Env: LAB_DOMAIN (default example.test), LAB_MAX_CLIENTS,
+# LAB_AUTH_FAILURE_DELAY (Dovecot's delay before a failed login is answered, default "2 secs").
+# Dovecot's per-IP auth penalty is off: a failed login must not slow the next tests.
 set -eu
 
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
 DOMAIN=${LAB_DOMAIN:-example.test}
 MAX_CLIENTS=${LAB_MAX_CLIENTS:-5000}
+FAIL_DELAY=${LAB_AUTH_FAILURE_DELAY:-2 secs}
 ME=dovecot.sh
 
 die() {
@@ -86,6 +91,9 @@ install_if_missing() {
 # Sets D (Dovecot's own folder), CONF, RUN (base_dir), USERS, MAILROOT, TLS; DIR made absolute.
 set_paths() {
     DIR=$(cd "$DIR" && pwd -P)
+    case "$DIR" in
+    *[!A-Za-z0-9_./+-]*) die "DIR must be a plain path (letters, digits, _ . / + -): $DIR" ;;
+    esac
     D=$DIR/dovecot
     CONF=$D/dovecot.conf
     RUN=$D/run
@@ -118,6 +126,7 @@ session_pids() {
     for f in /proc/[0-9]*/stat; do
         { IFS= read -r st <"$f"; } 2>/dev/null || continue
         # pid (comm) state ppid pgrp session ...
+        # shellcheck disable=SC2086 # split the fields on purpose
         set -- "$1" ${st##*) }
         [ "${5:-}" = "$1" ] || continue
         p=${f#/proc/}
@@ -159,15 +168,21 @@ ensure_tls() {
         return 0
     fi
     mkdir -p "$TLS"
-    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
+    # P-256 by default (made in 10 ms; RSA-2048 takes up to 0.5 s here): LAB_TLS_KEY=rsa for RSA.
+    case "${LAB_TLS_KEY:-ec}" in
+    rsa) set -- -newkey rsa:2048 ;;
+    ec) set -- -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 ;;
+    *) die "LAB_TLS_KEY must be ec or rsa" ;;
+    esac
+    openssl req -x509 "$@" -nodes -sha256 -days 3650 \
         -subj "/O=mailfleet lab/CN=localhost" \
         -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:127.0.0.1" \
-        -keyout "$TLS/key.pem.tmp" -out "$TLS/cert.pem.tmp" </dev/null >/dev/null 2>"$TLS/openssl.log" ||
+        -keyout "$TLS/key.pem.$$" -out "$TLS/cert.pem.$$" </dev/null >/dev/null 2>"$TLS/openssl.log" ||
         { cat "$TLS/openssl.log" >&2; die "openssl req failed"; }
-    chmod 600 "$TLS/key.pem.tmp"
-    chmod 644 "$TLS/cert.pem.tmp"
-    mv -f "$TLS/key.pem.tmp" "$TLS/key.pem"
-    mv -f "$TLS/cert.pem.tmp" "$TLS/cert.pem"
+    chmod 600 "$TLS/key.pem.$$"
+    chmod 644 "$TLS/cert.pem.$$"
+    mv -f "$TLS/key.pem.$$" "$TLS/key.pem"
+    mv -f "$TLS/cert.pem.$$" "$TLS/cert.pem"
 }
 
 # --- users and mailboxes ---------------------------------------------------------------------
@@ -178,7 +193,7 @@ normalize() {
     *@*) e=$1 ;;
     *) e=$1@$DOMAIN ;;
     esac
-    printf '%s' "$e" | tr 'A-Z' 'a-z'
+    printf '%s' "$e" | tr '[:upper:]' '[:lower:]'
 }
 
 check_email() {
@@ -209,7 +224,22 @@ set_user() {
     printf '%s:{PLAIN}%s::::::\n' "$1" "$2" >>"$tmp"
     chown --reference="$USERS" "$tmp" 2>/dev/null || true
     chmod --reference="$USERS" "$tmp" 2>/dev/null || true
+    # Dovecot rereads a passwd-file when its mtime or size changes: a change within the same
+    # second with the same size (a new password as long as the old) would go unseen, so every
+    # version gets a later mtime than the one before.
+    before=$(stat -c %Y "$USERS")
+    now=$(date +%s)
+    [ "$now" -gt "$before" ] || now=$((before + 1))
+    touch -d "@$now" "$tmp"
     mv -f "$tmp" "$USERS"
+}
+
+# Dovecot's auth looks at the passwd-file at most once per second: after a change, wait for the
+# next second so that the very next login sees it.
+settle_users() {
+    is_running || return 0
+    ns=$(date +%N | sed 's/^0*//')
+    sleep "$(awk -v ns="${ns:-0}" 'BEGIN { printf "%.3f", (1e9 - ns) / 1e9 + 0.02 }')"
 }
 
 user_known() {
@@ -259,6 +289,7 @@ ssl_cert = <$TLS/cert.pem
 ssl_key = <$TLS/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = $FAIL_DELAY
 
 passdb {
   driver = passwd-file
@@ -332,6 +363,11 @@ service auth {
 }
 service anvil {
   client_limit = $((MAX_CLIENTS + 1000))
+  # No auth penalty: after one failed login from 127.0.0.1 it would delay every later
+  # authentication from it (good ones too, 2-15 s), across tests.
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 service stats {
   client_limit = $((MAX_CLIENTS + 1000))
@@ -384,7 +420,9 @@ cmd_start() {
     rm -f "$RUN/master.pid"
 
     # Room for many IDLE sessions: raise the fd limit as far as allowed.
+    # shellcheck disable=SC3045 # dash and bash both have ulimit -H/-n
     hard=$(ulimit -Hn)
+    # shellcheck disable=SC3045
     if [ "$hard" = unlimited ]; then ulimit -n 1048576 2>/dev/null || true; else ulimit -n "$hard" 2>/dev/null || true; fi
 
     # Dovecot keeps stderr open: send it to a file, never to the caller's pipe.
@@ -394,7 +432,8 @@ cmd_start() {
     i=0
     until greeting "$BASEPORT" "* OK"; do
         i=$((i + 1))
-        if [ "$i" -ge 150 ] || ! is_running; then
+        # (The daemonized master writes master.pid a moment after `dovecot` returns.)
+        if [ "$i" -ge 150 ] || { [ "$i" -ge 20 ] && ! is_running; }; then
             tail -n 20 "$D/stderr.log" "$D/dovecot.log" >&2 2>/dev/null || true
             die "Dovecot on 127.0.0.1:$BASEPORT does not answer"
         fi
@@ -415,6 +454,7 @@ import_users() {
         ensure_maildir "$e"
         n=$((n + 1))
     done <"$USERS_IN"
+    settle_users
     echo "$ME: $n user(s) from $USERS_IN" >&2
 }
 
@@ -434,10 +474,10 @@ cmd_stop() {
         [ -n "$left" ] || break
         i=$((i + 1))
         if [ "$i" -eq 100 ]; then
-            echo "$ME: processes $(echo $left) still there after 10 s; killing them" >&2
+            echo "$ME: processes $(printf '%s' "$left" | tr '\n' ' ') still there after 10 s; killing them" >&2
             for p in $left; do kill -KILL "$p" 2>/dev/null || true; done
         elif [ "$i" -ge 150 ]; then
-            die "Dovecot processes $(echo $left) do not stop"
+            die "Dovecot processes $(printf '%s' "$left" | tr '\n' ' ') do not stop"
         elif [ $((i % 20)) -eq 0 ]; then
             for p in $left; do kill -TERM "$p" 2>/dev/null || true; done
         fi
@@ -459,6 +499,7 @@ cmd_adduser() {
     check_email "$e"
     set_user "$e" "$PASSWORD"
     ensure_maildir "$e"
+    settle_users
     echo "$e"
 }
 
