@@ -10,15 +10,6 @@
 #include "core/mailbox_policy.h"
 #include "core/master_inbox.h"
 
-static int finish(db *d, int rc, mf_error *err)
-{
-    if (rc < 0) {
-        db_rollback(d);
-        return -1;
-    }
-    return db_commit(d, err);
-}
-
 static int audit_address(db *d, const mf_actor *a, const char *org_id, const char *action,
                          const char *mailbox_id, const char *address)
 {
@@ -173,7 +164,7 @@ int ops_mailbox_add(mf_app *app, db *d, const mf_actor *a, const mf_mailbox_inpu
         rc = ops_mailbox_insert_in_tx(app, d, a, &owner, &org, norm, kind, in->sender_name,
                                       in->signature, in->daily_limit, in->imap_json,
                                       in->smtp_json, out, err);
-    if (finish(d, rc, err) < 0) {
+    if (ops_finish(d, rc, err) < 0) {
         mf_mailbox_clear(out);
         return -1;
     }
@@ -227,7 +218,7 @@ int ops_mailbox_update(mf_app *app, db *d, const mf_actor *a, const char *id,
     }
     json_decref(changed);
     mf_mailbox_clear(out);
-    if (finish(d, rc, err) < 0) return -1;
+    if (ops_finish(d, rc, err) < 0) return -1;
     return mailboxes_get(d, id, out, err);
 }
 
@@ -272,7 +263,7 @@ int ops_mailbox_delete(db *d, const mf_actor *a, const char *id, int confirm, mf
         rc = ops_mailbox_remove_in_tx(d, a, &m, "mailbox_removed", NULL, 0, err);
     }
     mf_mailbox_clear(&m);
-    return finish(d, rc, err);
+    return ops_finish(d, rc, err);
 }
 
 int ops_mailbox_make_default(db *d, const mf_actor *a, const char *id, mf_mailbox *out,
@@ -290,7 +281,7 @@ int ops_mailbox_make_default(db *d, const mf_actor *a, const char *id, mf_mailbo
     if (rc == 0) rc = mailboxes_set_default(d, out->owner_id, out->id, err);
     if (rc == 0) rc = audit_address(d, a, out->org_id, "mailbox.make_default", out->id, out->address);
     mf_mailbox_clear(out);
-    if (finish(d, rc, err) < 0) return -1;
+    if (ops_finish(d, rc, err) < 0) return -1;
     return mailboxes_get(d, id, out, err);
 }
 
@@ -382,7 +373,7 @@ int ops_master_inbox_set(db *d, const mf_actor *a, char *const *ids, int n, cons
     mf_mailbox_clear(&master);
     free(mbs);
     free(t);
-    return finish(d, rc, err);
+    return ops_finish(d, rc, err);
 }
 
 int ops_prospects_reassign(db *d, const mf_actor *a, const char *tag, const char *mailbox_id,
@@ -426,7 +417,7 @@ int ops_prospects_reassign(db *d, const mf_actor *a, const char *tag, const char
         json_decref(j);
     }
     mf_mailbox_clear(&m);
-    if (finish(d, rc, err) < 0) return -1;
+    if (ops_finish(d, rc, err) < 0) return -1;
     *count = n;
     return 0;
 }

@@ -103,6 +103,8 @@ int ops_request_reject(db *d, const mf_actor *a, const char *id, const char *rea
                        mf_request *out, mf_error *err);
 
 /* shared by the ops files */
+/* End the transaction: commit when rc is 0, else roll back; returns 0 or -1. */
+int ops_finish(db *d, int rc, mf_error *err);
 #include "core/mailbox_policy.h"
 /* R7 facts: where norm lives now; existing/holder are filled when in use (clear existing). */
 int ops_address_facts(db *d, const char *norm, mf_address_facts *f, mf_mailbox *existing,

@@ -10,15 +10,6 @@
 #include "core/continuity.h"
 #include "core/limits.h"
 
-static int finish(db *d, int rc, mf_error *err)
-{
-    if (rc < 0) {
-        db_rollback(d);
-        return -1;
-    }
-    return db_commit(d, err);
-}
-
 /* Everything the checks need, gathered inside the caller's transaction. */
 typedef struct req_facts {
     mf_user target, holder;
@@ -124,7 +115,7 @@ int ops_request_create(mf_app *app, db *d, const mf_actor *a, const mf_request_i
         rc = requests_insert(d, out, err);
     }
     if (rc == 0) rc = audit_request(d, a, out, "request.create");
-    if (finish(d, rc, err) < 0) {
+    if (ops_finish(d, rc, err) < 0) {
         mf_request_clear(out);
         return -1;
     }
@@ -256,7 +247,7 @@ int ops_request_approve(mf_app *app, db *d, const mf_actor *a, const char *id, m
     if (rc == 0) rc = notify_requester(d, a, out, "request_approved");
     if (rc == 0) rc = audit_request(d, a, out, "request.approve");
     mf_mailbox_clear(&f.existing);
-    if (finish(d, rc, err) < 0) {
+    if (ops_finish(d, rc, err) < 0) {
         mf_request_clear(out);
         return -1;
     }
@@ -280,7 +271,7 @@ int ops_request_reject(db *d, const mf_actor *a, const char *id, const char *rea
     }
     if (rc == 0) rc = notify_requester(d, a, out, "request_rejected");
     if (rc == 0) rc = audit_request(d, a, out, "request.reject");
-    if (finish(d, rc, err) < 0) {
+    if (ops_finish(d, rc, err) < 0) {
         mf_request_clear(out);
         return -1;
     }

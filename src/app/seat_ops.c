@@ -29,8 +29,7 @@ int ops_audit(db *d, const mf_actor *a, const char *org_id, const char *action,
     return 0;
 }
 
-/* Commit, or roll back and return -1. */
-static int finish(db *d, int rc, mf_error *err)
+int ops_finish(db *d, int rc, mf_error *err)
 {
     if (rc < 0) {
         db_rollback(d);
@@ -60,7 +59,7 @@ int ops_org_create(db *d, const mf_actor *a, mf_org *o, mf_error *err)
         free(dj);
         json_decref(j);
     }
-    return finish(d, rc, err);
+    return ops_finish(d, rc, err);
 }
 
 int ops_user_create(db *d, const mf_actor *a, mf_user *u, mf_error *err)
@@ -92,7 +91,7 @@ int ops_user_create(db *d, const mf_actor *a, mf_user *u, mf_error *err)
         free(dj);
         json_decref(j);
     }
-    return finish(d, rc, err);
+    return ops_finish(d, rc, err);
 }
 
 int ops_user_update(db *d, const mf_actor *a, const char *user_id, const mf_user_patch *p,
@@ -127,7 +126,7 @@ int ops_user_update(db *d, const mf_actor *a, const char *user_id, const mf_user
         free(dj);
         json_decref(j);
     }
-    return finish(d, rc, err);
+    return ops_finish(d, rc, err);
 }
 
 int ops_seat_facts(mf_app *app, db *d, const mf_user *u, int *used, int *limit, mf_error *err)
@@ -170,7 +169,7 @@ int ops_slots_buy(db *d, const mf_actor *a, const char *org_id, int count,
         snprintf(detail, sizeof(detail), "{\"count\":%d}", count);
         rc = ops_audit(d, a, org_id, "slots.buy", "org", org_id, detail);
     }
-    return finish(d, rc, err);
+    return ops_finish(d, rc, err);
 }
 
 int ops_slots_assign(db *d, const mf_actor *a, const char *user_id, int count, mf_error *err)
@@ -188,7 +187,7 @@ int ops_slots_assign(db *d, const mf_actor *a, const char *user_id, int count, m
         snprintf(detail, sizeof(detail), "{\"count\":%d}", count);
         rc = ops_audit(d, a, u.org_id, "slots.assign", "user", u.id, detail);
     }
-    return finish(d, rc, err);
+    return ops_finish(d, rc, err);
 }
 
 int ops_slot_remove(mf_app *app, db *d, const mf_actor *a, const char *user_id,
@@ -221,7 +220,7 @@ int ops_slot_remove(mf_app *app, db *d, const mf_actor *a, const char *user_id,
             rc = ops_audit(d, a, u.org_id, "slot.remove", "slot", slot_id, detail);
         }
     }
-    return finish(d, rc, err);
+    return ops_finish(d, rc, err);
 }
 
 char *ops_token_create(db *d, const mf_actor *a, const mf_user *u, mf_error *err)
@@ -251,7 +250,7 @@ char *ops_token_create(db *d, const mf_actor *a, const mf_user *u, mf_error *err
     }
     int rc = tokens_insert(d, u->id, hash, err);
     if (rc == 0) rc = ops_audit(d, a, u->org_id, "token.create", "user", u->id, NULL);
-    if (finish(d, rc, err) < 0) {
+    if (ops_finish(d, rc, err) < 0) {
         mf_secret_free(&token);
         return NULL;
     }

@@ -14,8 +14,9 @@
     "classification_reason, outbound_id, outbound_message_id, bounce_kind, bounce_status, "        \
     "bounce_recipient, return_date, unread, created_at"
 
-static void conv_from_row(db_stmt *st, mf_conversation *c)
+static void conv_from_row(db_stmt *st, void *out)
 {
+    mf_conversation *c = out;
     store_copy(c->id, sizeof(c->id), st, 0);
     store_copy(c->mailbox_id, sizeof(c->mailbox_id), st, 1);
     store_copy(c->subject, sizeof(c->subject), st, 2);
@@ -106,14 +107,8 @@ int conversations_list(db *d, const mf_inbox_filter *f, int *more,
 
 int conversations_get(db *d, const char *id, mf_conversation *c, mf_error *err)
 {
-    db_stmt *st = db_prepare(d, "SELECT " CONV_COLS " FROM conversations c WHERE c.id = ?", err);
-    if (!st) return -1;
-    db_bind_text(st, 1, id);
-    int rc = db_step(st);
-    if (rc == DB_ROW) conv_from_row(st, c);
-    db_finalize(&st);
-    if (rc == DB_ROW) return 0;
-    return rc == DB_DONE ? store_not_found(err, "conversation") : -1;
+    return store_get_one(d, "SELECT " CONV_COLS " FROM conversations c WHERE c.id = ?", id,
+                         conv_from_row, c, "conversation", err);
 }
 
 static int message_query(db *d, const char *sql, const char *a, const char *b, int with_body,

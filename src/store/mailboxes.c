@@ -21,8 +21,9 @@ void mf_mailbox_clear(mf_mailbox *m)
     m->signature = NULL;
 }
 
-static void mailbox_from_row(db_stmt *st, mf_mailbox *m)
+static void mailbox_from_row(db_stmt *st, void *out)
 {
+    mf_mailbox *m = out;
     store_copy(m->id, sizeof(m->id), st, 0);
     store_copy(m->org_id, sizeof(m->org_id), st, 1);
     store_copy(m->owner_id, sizeof(m->owner_id), st, 2);
@@ -86,14 +87,7 @@ static int get_one(db *d, const char *where, const char *arg, mf_mailbox *m, mf_
 {
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT " MAILBOX_COLS " FROM mailboxes WHERE %s = ?", where);
-    db_stmt *st = db_prepare(d, sql, err);
-    if (!st) return -1;
-    db_bind_text(st, 1, arg);
-    int rc = db_step(st);
-    if (rc == DB_ROW) mailbox_from_row(st, m);
-    db_finalize(&st);
-    if (rc == DB_ROW) return 0;
-    return rc == DB_DONE ? store_not_found(err, "mailbox") : -1;
+    return store_get_one(d, sql, arg, mailbox_from_row, m, "mailbox", err);
 }
 
 int mailboxes_get(db *d, const char *id, mf_mailbox *m, mf_error *err)
@@ -169,25 +163,14 @@ int mailboxes_clear_master_refs(db *d, const char *master_id, mf_error *err)
                : 0;
 }
 
-static int count_query(db *d, const char *sql, const char *arg, mf_error *err)
-{
-    db_stmt *st = db_prepare(d, sql, err);
-    if (!st) return -1;
-    db_bind_text(st, 1, arg);
-    int rc = db_step(st);
-    int n = rc == DB_ROW ? (int)db_col_int64(st, 0) : -1;
-    db_finalize(&st);
-    return n;
-}
-
 int mailboxes_count_masters_of(db *d, const char *id, mf_error *err)
 {
-    return count_query(d, "SELECT COUNT(*) FROM mailboxes WHERE master_id = ?", id, err);
+    return store_count(d, "SELECT COUNT(*) FROM mailboxes WHERE master_id = ?", id, err);
 }
 
 int mailboxes_count_owned(db *d, const char *owner_id, mf_error *err)
 {
-    return count_query(
+    return store_count(
         d, "SELECT COUNT(*) FROM mailboxes WHERE owner_id = ? AND kind = 'personal'", owner_id,
         err);
 }
@@ -204,7 +187,7 @@ int mailboxes_set_default(db *d, const char *owner_id, const char *id, mf_error 
 
 int mailboxes_promote_default(db *d, const char *owner_id, mf_error *err)
 {
-    int has = count_query(
+    int has = store_count(
         d, "SELECT COUNT(*) FROM mailboxes WHERE owner_id = ? AND is_default = 1", owner_id, err);
     if (has != 0) return has < 0 ? -1 : 0;
     return db_exec(d, err,

@@ -5,8 +5,9 @@
 
 #define ORG_COLS "id, name, mailbox_limit, allow_generic, admin_self_approve, max_daily_limit, created_at"
 
-static void org_from_row(db_stmt *st, mf_org *o)
+static void org_from_row(db_stmt *st, void *out)
 {
+    mf_org *o = out;
     store_copy(o->id, sizeof(o->id), st, 0);
     store_copy(o->name, sizeof(o->name), st, 1);
     o->mailbox_limit = store_int_or_unset(st, 2);
@@ -42,14 +43,8 @@ int orgs_insert(db *d, mf_org *o, mf_error *err)
 
 int orgs_get(db *d, const char *id, mf_org *o, mf_error *err)
 {
-    db_stmt *st = db_prepare(d, "SELECT " ORG_COLS " FROM orgs WHERE id = ?", err);
-    if (!st) return -1;
-    db_bind_text(st, 1, id);
-    int rc = db_step(st);
-    if (rc == DB_ROW) org_from_row(st, o);
-    db_finalize(&st);
-    if (rc == DB_ROW) return 0;
-    return rc == DB_DONE ? store_not_found(err, "organisation") : -1;
+    return store_get_one(d, "SELECT " ORG_COLS " FROM orgs WHERE id = ?", id, org_from_row, o,
+                         "organisation", err);
 }
 
 int orgs_update(db *d, const mf_org *o, mf_error *err)

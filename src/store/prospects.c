@@ -45,8 +45,9 @@ static char *load_tags(db *d, const char *prospect_id)
     return strbuf_detach(&sb, NULL);
 }
 
-static void prospect_from_row(db_stmt *st, mf_prospect *p)
+static void prospect_from_row(db_stmt *st, void *out)
 {
+    mf_prospect *p = out;
     store_copy(p->id, sizeof(p->id), st, 0);
     store_copy(p->org_id, sizeof(p->org_id), st, 1);
     store_copy(p->owner_id, sizeof(p->owner_id), st, 2);
@@ -94,13 +95,9 @@ int prospects_insert(db *d, mf_prospect *p, char *const *tags, int ntags, mf_err
 
 int prospects_get(db *d, const char *id, mf_prospect *p, mf_error *err)
 {
-    db_stmt *st = db_prepare(d, "SELECT " PROSPECT_COLS " FROM prospects p WHERE p.id = ?", err);
-    if (!st) return -1;
-    db_bind_text(st, 1, id);
-    int rc = db_step(st);
-    if (rc == DB_ROW) prospect_from_row(st, p);
-    db_finalize(&st);
-    if (rc != DB_ROW) return rc == DB_DONE ? store_not_found(err, "prospect") : -1;
+    if (store_get_one(d, "SELECT " PROSPECT_COLS " FROM prospects p WHERE p.id = ?", id,
+                      prospect_from_row, p, "prospect", err) < 0)
+        return -1;
     p->tags_json = load_tags(d, p->id);
     return 0;
 }

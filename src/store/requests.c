@@ -16,8 +16,9 @@ void mf_request_clear(mf_request *r)
     r->checks_json = NULL;
 }
 
-static void request_from_row(db_stmt *st, mf_request *r)
+static void request_from_row(db_stmt *st, void *out)
 {
+    mf_request *r = out;
     store_copy(r->id, sizeof(r->id), st, 0);
     store_copy(r->org_id, sizeof(r->org_id), st, 1);
     store_copy(r->requester_id, sizeof(r->requester_id), st, 2);
@@ -65,14 +66,8 @@ int requests_insert(db *d, mf_request *r, mf_error *err)
 
 int requests_get(db *d, const char *id, mf_request *r, mf_error *err)
 {
-    db_stmt *st = db_prepare(d, "SELECT " REQUEST_COLS " FROM mailbox_requests WHERE id = ?", err);
-    if (!st) return -1;
-    db_bind_text(st, 1, id);
-    int rc = db_step(st);
-    if (rc == DB_ROW) request_from_row(st, r);
-    db_finalize(&st);
-    if (rc == DB_ROW) return 0;
-    return rc == DB_DONE ? store_not_found(err, "mailbox request") : -1;
+    return store_get_one(d, "SELECT " REQUEST_COLS " FROM mailbox_requests WHERE id = ?", id,
+                         request_from_row, r, "mailbox request", err);
 }
 
 int requests_decide(db *d, const mf_request *r, mf_error *err)

@@ -6,8 +6,9 @@
 
 #define SLOT_COLS "id, org_id, user_id, state, purchased_at, renews_at, cancelled_at, ends_at"
 
-static void slot_from_row(db_stmt *st, mf_slot *s)
+static void slot_from_row(db_stmt *st, void *out)
 {
+    mf_slot *s = out;
     store_copy(s->id, sizeof(s->id), st, 0);
     store_copy(s->org_id, sizeof(s->org_id), st, 1);
     store_copy(s->user_id, sizeof(s->user_id), st, 2);
@@ -40,26 +41,15 @@ int slots_buy(db *d, const char *org_id, int count, void (*each)(const mf_slot *
     return count;
 }
 
-static int count_query(db *d, const char *sql, const char *arg, mf_error *err)
-{
-    db_stmt *st = db_prepare(d, sql, err);
-    if (!st) return -1;
-    db_bind_text(st, 1, arg);
-    int rc = db_step(st);
-    int n = rc == DB_ROW ? (int)db_col_int64(st, 0) : -1;
-    db_finalize(&st);
-    return n;
-}
-
 int slots_assigned_count(db *d, const char *user_id, mf_error *err)
 {
-    return count_query(d, "SELECT COUNT(*) FROM slots WHERE user_id = ? AND state = 'active'",
+    return store_count(d, "SELECT COUNT(*) FROM slots WHERE user_id = ? AND state = 'active'",
                        user_id, err);
 }
 
 int slots_free_count(db *d, const char *org_id, mf_error *err)
 {
-    return count_query(
+    return store_count(
         d, "SELECT COUNT(*) FROM slots WHERE org_id = ? AND state = 'active' AND user_id IS NULL",
         org_id, err);
 }
@@ -88,14 +78,8 @@ int slots_assign(db *d, const char *org_id, const char *user_id, int count, mf_e
 
 int slots_get(db *d, const char *id, mf_slot *s, mf_error *err)
 {
-    db_stmt *st = db_prepare(d, "SELECT " SLOT_COLS " FROM slots WHERE id = ?", err);
-    if (!st) return -1;
-    db_bind_text(st, 1, id);
-    int rc = db_step(st);
-    if (rc == DB_ROW) slot_from_row(st, s);
-    db_finalize(&st);
-    if (rc == DB_ROW) return 0;
-    return rc == DB_DONE ? store_not_found(err, "slot") : -1;
+    return store_get_one(d, "SELECT " SLOT_COLS " FROM slots WHERE id = ?", id, slot_from_row, s,
+                         "slot", err);
 }
 
 int slots_cancel(db *d, const char *id, mf_error *err)

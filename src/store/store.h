@@ -14,6 +14,12 @@ char *store_dup(db_stmt *st, int col, const char *dflt); /* heap copy, dflt for 
 int store_int_or_unset(db_stmt *st, int col);
 int store_not_found(mf_error *err, const char *what);
 const char *store_nullable(const char *s); /* "" -> NULL for binding */
+/* The number a one-parameter "SELECT COUNT(*) ..." gives, or -1. */
+int store_count(db *d, const char *sql, const char *arg, mf_error *err);
+/* Run a one-parameter query expected to give at most one row: fill(st, out) on it; 0 when
+ * found, -1 with 404 not_found ("no such <what>") when not, -1 on error. */
+int store_get_one(db *d, const char *sql, const char *arg, void (*fill)(db_stmt *, void *),
+                  void *out, const char *what, mf_error *err);
 
 /* A small query builder for list queries with optional filters and id-cursor paging. */
 #include "util/strbuf.h"

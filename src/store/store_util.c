@@ -33,6 +33,30 @@ const char *store_nullable(const char *s)
     return s && *s ? s : NULL;
 }
 
+int store_count(db *d, const char *sql, const char *arg, mf_error *err)
+{
+    db_stmt *st = db_prepare(d, sql, err);
+    if (!st) return -1;
+    db_bind_text(st, 1, arg);
+    int rc = db_step(st);
+    int n = rc == DB_ROW ? (int)db_col_int64(st, 0) : -1;
+    db_finalize(&st);
+    return n;
+}
+
+int store_get_one(db *d, const char *sql, const char *arg, void (*fill)(db_stmt *, void *),
+                  void *out, const char *what, mf_error *err)
+{
+    db_stmt *st = db_prepare(d, sql, err);
+    if (!st) return -1;
+    db_bind_text(st, 1, arg);
+    int rc = db_step(st);
+    if (rc == DB_ROW) fill(st, out);
+    db_finalize(&st);
+    if (rc == DB_ROW) return 0;
+    return rc == DB_DONE ? store_not_found(err, what) : -1;
+}
+
 void qb_init(qb *q, const char *select_where)
 {
     strbuf_init(&q->sql, 16 * 1024);

@@ -5,8 +5,9 @@
 
 #define USER_COLS "id, org_id, email, name, role, seat, mailbox_limit, created_at"
 
-static void user_from_row(db_stmt *st, mf_user *u)
+static void user_from_row(db_stmt *st, void *out)
 {
+    mf_user *u = out;
     store_copy(u->id, sizeof(u->id), st, 0);
     store_copy(u->org_id, sizeof(u->org_id), st, 1);
     store_copy(u->email, sizeof(u->email), st, 2);
@@ -53,14 +54,7 @@ int users_insert(db *d, mf_user *u, mf_error *err)
 
 static int get_one(db *d, const char *sql, const char *arg, mf_user *u, mf_error *err)
 {
-    db_stmt *st = db_prepare(d, sql, err);
-    if (!st) return -1;
-    db_bind_text(st, 1, arg);
-    int rc = db_step(st);
-    if (rc == DB_ROW) user_from_row(st, u);
-    db_finalize(&st);
-    if (rc == DB_ROW) return 0;
-    return rc == DB_DONE ? store_not_found(err, "user") : -1;
+    return store_get_one(d, sql, arg, user_from_row, u, "user", err);
 }
 
 int users_get(db *d, const char *id, mf_user *u, mf_error *err)
