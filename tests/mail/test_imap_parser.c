@@ -636,11 +636,11 @@ static void test_continuation_forms(void **state)
 {
     (void)state;
     imap_parser *p;
-    imap_response *r = PARSE1(&p, "+ idling\r\n+ \r\n+\r\n+ [ALERT] x y\r\n+ SGVsbG8=\n");
+    imap_response *r = PARSE1(&p, "+ idling\r\n+ \r\n+\r\n+ [ALERT] x y\r\n+ SGVsbG8=\n+ready\r\n");
     assert_int_equal(r->kind, IMAP_RESP_CONTINUATION);
     assert_string_equal(r->text, "idling");
-    const char *texts[] = {"", "", "x y", "SGVsbG8="};
-    for (int i = 0; i < 4; i++) {
+    const char *texts[] = {"", "", "x y", "SGVsbG8=", "ready"};
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_OK);
         assert_int_equal(r->kind, IMAP_RESP_CONTINUATION);
         assert_string_equal(r->text, texts[i]);
@@ -744,8 +744,10 @@ static void test_tilde_not_before_brace_is_an_atom(void **state)
 {
     (void)state;
     imap_parser *p;
-    imap_response *r = PARSE1(&p, "* X ~foo ~ a~b (~)\r\n");
-    assert_int_equal(r->nargs, 5);
+    imap_response *r = PARSE1(&p, "* X ~foo ~ a~b (~) ]x] (])\r\n");
+    assert_int_equal(r->nargs, 7);
+    assert_true(imap_arg_is_atom(&r->args[5], "]x]")); /* "]" is an atom byte outside codes */
+    assert_true(imap_arg_is_atom(&r->args[6].list[0], "]"));
     assert_true(imap_arg_is_atom(&r->args[1], "~foo"));
     assert_true(imap_arg_is_atom(&r->args[2], "~"));
     assert_true(imap_arg_is_atom(&r->args[3], "a~b"));
@@ -1259,6 +1261,8 @@ static void test_error_nul_outside_literals(void **state)
     EXPECT_ERROR("\0", IMAP_ERR_NUL, "where a response should start");
     EXPECT_ERROR("* X \0\r\n", IMAP_ERR_NUL, "where an argument should start");
     EXPECT_ERROR("* 1 FETCH (BODY[\0])\r\n", IMAP_ERR_NUL, "[section]");
+    EXPECT_ERROR("* 1 FETCH (BODY[HEADER.FIELDS (\"A\0\")])\r\n", IMAP_ERR_NUL,
+                 "(in a quoted string)");
     EXPECT_ERROR("* X {1}\r\n\0\0\r\n", IMAP_ERR_NUL, "where an argument should start");
     /* inside a literal, NUL is data */
     imap_parser *p;
@@ -1279,6 +1283,7 @@ static void test_error_unbalanced_parentheses_and_brackets(void **state)
                  "missing ']' of an atom's [section] at end of line");
     EXPECT_ERROR("* 1 FETCH (BODY[a[b]])\r\n", IMAP_ERR_SYNTAX, "'[' inside an atom's [section]");
     EXPECT_ERROR("* OK a\rb\r\n", IMAP_ERR_SYNTAX, "unexpected 'b' after CR (expected LF)");
+    EXPECT_ERROR("* OK)\r\n", IMAP_ERR_SYNTAX, "unexpected ')' after the status word");
 }
 
 static void test_error_message_says_what_and_where(void **state)
@@ -1493,6 +1498,53 @@ static void test_need_more_until_the_response_is_complete(void **state)
     imap_parser_free(&p);
 }
 
+static void test_feeding_between_responses_keeps_order(void **state)
+{
+    (void)state;
+    imap_parser *p;
+    imap_response *r = PARSE1(&p, "* 1 EXISTS\r\n* 2 EXISTS\r\n* 3 EX");
+    uint32_t n;
+    assert_true(imap_response_is_numbered(r, "EXISTS", &n) && n == 1);
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_OK); /* from the buffer */
+    assert_true(imap_response_is_numbered(r, "EXISTS", &n) && n == 2);
+    /* fed while "* 3 EX" waits half-parsed in the buffer and response 2 is held */
+    assert_int_equal(imap_parser_feed(p, "ISTS\r\n* 4 EXISTS\r\n", 18), 0);
+    assert_true(imap_response_is_numbered(r, "EXISTS", &n) && n == 2);
+    for (uint32_t want = 3; want <= 4; want++) {
+        assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_OK);
+        assert_true(imap_response_is_numbered(r, "EXISTS", &n));
+        assert_int_equal(n, want);
+    }
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_NEED_MORE);
+    imap_parser_free(&p);
+}
+
+static void test_large_responses_then_small_ones(void **state)
+{
+    (void)state;
+    /* a SEARCH of 20000 UIDs (arena chunks and scratch lists grow), then small responses
+     * (they shrink back) */
+    strbuf sb;
+    strbuf_init(&sb, 1 << 20);
+    assert_int_equal(strbuf_addstr(&sb, "* SEARCH"), 0);
+    for (int i = 1; i <= 20000; i++)
+        assert_int_equal(strbuf_addf(&sb, " %d", i), 0);
+    assert_int_equal(strbuf_addstr(&sb, "\r\n* X (a (b) \"c\")\r\n* SEARCH 7\r\n"), 0);
+    imap_parser_limits lim = {.max_line = 1 << 20};
+    imap_parser *p;
+    imap_response *r = parse1_lim(&p, &lim, sb.buf, sb.len);
+    assert_int_equal(r->nargs, 20001);
+    uint32_t v;
+    assert_int_equal(imap_arg_as_u32(&r->args[20000], &v), 0);
+    assert_int_equal(v, 20000);
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_OK);
+    assert_string_equal(r->args[1].list[2].str, "c");
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_OK);
+    assert_int_equal(r->nargs, 2);
+    imap_parser_free(&p);
+    strbuf_release(&sb);
+}
+
 static void test_many_responses_in_one_feed_come_out_in_order(void **state)
 {
     (void)state;
@@ -1663,6 +1715,8 @@ int main(void)
         cmocka_unit_test(test_free_accepts_null_and_clears_the_pointer),
         cmocka_unit_test(test_response_stays_valid_while_more_is_fed),
         cmocka_unit_test(test_need_more_until_the_response_is_complete),
+        cmocka_unit_test(test_feeding_between_responses_keeps_order),
+        cmocka_unit_test(test_large_responses_then_small_ones),
         cmocka_unit_test(test_many_responses_in_one_feed_come_out_in_order),
         cmocka_unit_test(test_stress_10mb_literal_in_random_chunks),
         cmocka_unit_test(test_stress_8kb_literal_byte_by_byte),
