@@ -1,6 +1,8 @@
 /* reply.c — answers: success bodies, the error object of API.md, lists with cursors, and the
  * JSON shape of each resource (never credentials, R29). */
+#include <stdio.h>
 #include <string.h>
+#include "util/strbuf.h"
 #include "api/api.h"
 #include "core/limits.h"
 
@@ -20,8 +22,14 @@ int api_no_content(api_req *r)
 int api_fail_from(api_req *r, const mf_error *e)
 {
     int status = e->status ? e->status : 500;
+    /* Messages may quote input (a path, a parser's complaint): keep the JSON valid UTF-8. */
+    char message[sizeof(e->message)];
+    snprintf(message, sizeof(message), "%s",
+             status >= 500 && !e->message[0] ? "internal error" : e->message);
+    mf_utf8_sanitize(message);
     json_t *err = json_pack("{s:s,s:s}", "code", e->code[0] ? e->code : "internal", "message",
-                            status >= 500 && !e->message[0] ? "internal error" : e->message);
+                            message);
+    if (!err) err = json_pack("{s:s,s:s}", "code", "internal", "message", "unprintable error");
     if (e->rule[0]) json_object_set_new(err, "rule", json_string(e->rule));
     if (e->extra[0]) {
         json_t *x = json_loads(e->extra, 0, NULL);

@@ -84,3 +84,31 @@ char *strbuf_detach(strbuf *sb, size_t *len)
     strbuf_init(sb, sb->max);
     return out;
 }
+
+void mf_utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = 0;
+        unsigned cp = 0;
+        if (*p < 0x80) {
+            p++;
+            continue;
+        } else if ((*p & 0xe0) == 0xc0) {
+            n = 1, cp = *p & 0x1f;
+        } else if ((*p & 0xf0) == 0xe0) {
+            n = 2, cp = *p & 0x0f;
+        } else if ((*p & 0xf8) == 0xf0) {
+            n = 3, cp = *p & 0x07;
+        }
+        size_t i = 1;
+        for (; n && i <= n && (p[i] & 0xc0) == 0x80; i++) cp = (cp << 6) | (p[i] & 0x3f);
+        int ok = n && i == n + 1 && !(n == 1 && cp < 0x80) && !(n == 2 && cp < 0x800) &&
+                 !(n == 3 && (cp < 0x10000 || cp > 0x10ffff)) && !(cp >= 0xd800 && cp <= 0xdfff);
+        if (ok) {
+            p += n + 1;
+        } else {
+            *p++ = '?';
+        }
+    }
+}

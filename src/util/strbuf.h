@@ -17,6 +17,9 @@ void strbuf_reset(strbuf *sb);   /* len = 0, keeps memory */
 int strbuf_add(strbuf *sb, const void *data, size_t len);
 int strbuf_addstr(strbuf *sb, const char *s);
 int strbuf_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Replace every byte of s that does not belong to a valid UTF-8 sequence with '?' (in place),
+ * so text from outside can go into JSON. */
+void mf_utf8_sanitize(char *s);
 /* Hand the buffer to the caller (who frees it) and re-init sb. */
 char *strbuf_detach(strbuf *sb, size_t *len);
 #endif

@@ -1,25 +1,36 @@
 /* fuzz_api_input.c — libFuzzer target for the HTTP input checks that need neither a database
- * nor a network: the route matcher (src/api/router.c) and the body validation of
+ * nor a network: the route matcher (src/api/router.c) and the input validation of
  * src/api/json_in.c (jin_body, jin_body_any, jin_str, jin_int, jin_bool, jin_ids,
- * jin_reject_unknown_type).
+ * jin_reject_unknown_type, and api_page/api_query on the query string).
  *
  * Input layout (so that seed files stay readable):
- *     METHOD SP PATH LF BODY          e.g. "POST /api/v1/users\n{\"email\":\"a@b.c\"}"
+ *     METHOD SP PATH [? QUERY] LF BODY     e.g. "POST /api/v1/users\n{\"email\":\"a@b.c\"}"
  * The first line is split at its first space; a line without a space is a GET of that path.
- * Everything after the first LF is the body, handed over as (pointer, length) without a
- * terminating NUL, exactly as http.c does with the bytes from libmicrohttpd.
+ * PATH goes to router_match; QUERY ("k=v&k2=v2", taken as already URL-decoded) is what
+ * api_query sees. Everything after the first LF is the body, handed over as (pointer, length)
+ * without a terminating NUL, exactly as http.c does with the bytes from libmicrohttpd.
+ *
+ * api_query asks libmicrohttpd (MHD_lookup_connection_value) for GET arguments; this file
+ * defines that function itself, answering from the fuzzed QUERY, so no HTTP server is needed.
+ * The definition in the executable takes precedence over the one in libmicrohttpd.so.
  *
  * Aborts when a promise of api.h / router.h is broken:
- *   - every refusal is a 400 "invalid_request" whose message names the field;
+ *   - every refusal is a 400 "invalid_request" whose message names the field, and (for the
+ *     fixed field names the handlers use) api_fail_from turns it into the documented
+ *     {"error":{"code","message"}} object — a message that is not valid UTF-8 would make that
+ *     fail and the client would get an empty body;
  *   - jin_str gives a string of at most maxlen bytes with no NUL inside (or NULL when absent
  *     and not required), jin_int a number in [lo, hi], jin_ids 1..max valid ids;
  *   - router_match: ROUTE_FOUND only with a route of that method, one valid id per "{}";
  *     paths that do not start with '/' never match; the answer does not change when asked
- *     twice. */
+ *     twice;
+ *   - api_page: a limit in 1..500 (50 when absent), a cursor that is NULL or a valid id, or a
+ *     400 naming "limit" / "cursor". */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <microhttpd.h>
 #include "api/api.h"
 #include "api/router.h"
 
@@ -32,6 +43,71 @@
         }                                                                                          \
     } while (0)
 
+/* ---- stand-in for libmicrohttpd's GET-argument lookup ---- */
+#define MAX_QUERY_ARGS 16
+struct fake_query {
+    int n;
+    const char *key[MAX_QUERY_ARGS];
+    const char *value[MAX_QUERY_ARGS]; /* NULL for "?key" without '=' (as libmicrohttpd) */
+};
+
+const char *MHD_lookup_connection_value(struct MHD_Connection *connection, enum MHD_ValueKind kind,
+                                        const char *key)
+{
+    const struct fake_query *q = (const struct fake_query *)(void *)connection;
+    CHECK(q != NULL && key != NULL);
+    if (kind != MHD_GET_ARGUMENT_KIND) return NULL;
+    for (int i = 0; i < q->n; i++)
+        if (strcmp(q->key[i], key) == 0) return q->value[i];
+    return NULL;
+}
+
+/* Split "a=1&b&c=3" in place. */
+static void parse_query(char *s, struct fake_query *q)
+{
+    q->n = 0;
+    while (s && *s && q->n < MAX_QUERY_ARGS) {
+        char *amp = strchr(s, '&');
+        if (amp) *amp = '\0';
+        char *eq = strchr(s, '=');
+        if (eq) *eq = '\0';
+        q->key[q->n] = s;
+        q->value[q->n] = eq ? eq + 1 : NULL;
+        q->n++;
+        s = amp ? amp + 1 : NULL;
+    }
+}
+
+/* Set while the keys come from the fuzz input rather than from the handlers' fixed names: a
+ * very long key can be cut inside a UTF-8 sequence by the fixed-size message buffer, which
+ * the handlers never risk (their keys are short constants). */
+static int arbitrary_keys;
+
+static void check_rendered(api_req *r)
+{
+    api_req out;
+    memset(&out, 0, sizeof(out));
+    CHECK(api_fail_from(&out, &r->err) == -1);
+    CHECK(out.status == r->err.status);
+    if (!out.resp) {
+        fprintf(stderr, "fuzz_api_input: api_fail_from gave no body for this error (json_pack "
+                        "refuses a message that is not valid UTF-8): \"");
+        for (const unsigned char *p = (const unsigned char *)r->err.message; *p; p++)
+            fprintf(stderr, *p >= 0x20 && *p < 0x7f ? "%c" : "\\x%02x", *p);
+        fprintf(stderr, "\"\n");
+    }
+    CHECK(out.resp != NULL);
+    json_t *e = json_object_get(out.resp, "error");
+    CHECK(json_is_object(e));
+    CHECK(json_is_string(json_object_get(e, "code")));
+    json_t *msg = json_object_get(e, "message");
+    CHECK(json_is_string(msg));
+    json_t *valid = json_string(r->err.message); /* NULL when not valid UTF-8 */
+    if (valid) CHECK(json_equal(valid, msg)); /* a fix may instead replace invalid bytes */
+    json_decref(valid);
+    json_decref(out.resp);
+}
+
 static void check_refusal(api_req *r, int rc, const char *field)
 {
     CHECK(rc == -1);
@@ -42,6 +118,7 @@ static void check_refusal(api_req *r, int rc, const char *field)
     size_t fl = strlen(field), ml = strlen(r->err.message);
     size_t cmp = fl < ml ? fl : ml;
     CHECK(strncmp(r->err.message, field, cmp) == 0);
+    if (!arbitrary_keys) check_rendered(r);
     memset(&r->err, 0, sizeof(r->err));
 }
 
@@ -162,6 +239,7 @@ static void all_fields(api_req *r, json_t *o, int depth)
 {
     const char *key;
     json_t *v;
+    arbitrary_keys = 1;
     json_object_foreach(o, key, v)
     {
         check_str(r, o, key, 1, 8);
@@ -174,6 +252,7 @@ static void all_fields(api_req *r, json_t *o, int depth)
         check_type(r, o, key, JSON_ARRAY);
         if (json_is_object(v) && depth < 3) all_fields(r, v, depth + 1);
     }
+    arbitrary_keys = 0;
 }
 
 static void fuzz_body(api_req *r)
@@ -211,6 +290,31 @@ static void fuzz_body(api_req *r)
         }
     }
     json_decref(any);
+}
+
+static void fuzz_query(api_req *r)
+{
+    mf_page pg;
+    memset(&pg, 0x5a, sizeof(pg));
+    int rc = api_page(r, &pg);
+    if (rc < 0) {
+        CHECK(rc == -1 && r->err.status == 400);
+        CHECK(strcmp(r->err.code, "invalid_request") == 0);
+        CHECK(strncmp(r->err.message, "limit: ", 7) == 0 || strncmp(r->err.message, "cursor: ", 8) == 0);
+        check_rendered(r);
+        memset(&r->err, 0, sizeof(r->err));
+        return;
+    }
+    CHECK(rc == 0);
+    CHECK(pg.limit >= 1 && pg.limit <= 500);
+    if (!api_query(r, "limit")) CHECK(pg.limit == 50);
+    if (pg.cursor) {
+        CHECK(pg.cursor == api_query(r, "cursor"));
+        CHECK(mf_id_valid(pg.cursor));
+    }
+    CHECK(pg.more == 0);
+    const char *v = api_query(r, "owner_id"); /* any other key is just looked up */
+    (void)v;
 }
 
 static int count_params(const char *pattern)
@@ -258,12 +362,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!line) return 0;
     memcpy(line, data, line_len);
     line[line_len] = '\0';
-    const char *method = "GET", *path = line;
+    const char *method = "GET";
+    char *path = line;
     char *sp = strchr(line, ' ');
     if (sp) {
         *sp = '\0';
         method = line;
         path = sp + 1;
+    }
+    struct fake_query query = {0};
+    char *qm = strchr(path, '?');
+    if (qm) {
+        *qm = '\0';
+        parse_query(qm + 1, &query);
     }
 
     api_req *r = calloc(1, sizeof(*r));
@@ -275,8 +386,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->path = path;
     r->body = lf ? (const char *)lf + 1 : NULL;
     r->body_len = lf ? size - line_len - 1 : 0;
+    r->conn = (struct MHD_Connection *)(void *)&query;
 
     fuzz_route(r, method, path);
+    fuzz_query(r);
     fuzz_body(r);
 
     free(r);
