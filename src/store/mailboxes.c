@@ -205,6 +205,7 @@ int mailboxes_delete(db *d, const char *id, mf_error *err)
         "DELETE FROM messages WHERE mailbox_id = ?",
         "DELETE FROM conversations WHERE mailbox_id = ?",
         "DELETE FROM send_log WHERE mailbox_id = ?",
+        "DELETE FROM outbox WHERE mailbox_id = ?",
         "UPDATE mailboxes SET master_id = NULL WHERE master_id = ?",
         "UPDATE prospects SET mailbox_id = NULL WHERE mailbox_id = ?",
         "DELETE FROM mailboxes WHERE id = ?",

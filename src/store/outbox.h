@@ -1,0 +1,63 @@
+/* outbox.h (store) — the durable outbox (R26) and per-mailbox daily send counting (R15).
+ * Each transition is committed before the next network step; see src/core/outbox.h for the
+ * states. */
+#ifndef MF_STORE_OUTBOX_H
+#define MF_STORE_OUTBOX_H
+#include <stdint.h>
+#include <time.h>
+#include "store/db.h"
+#include "util/clock.h"
+#include "util/ids.h"
+
+typedef struct mf_outbox_new {
+    const char *org_id;
+    const char *mailbox_id; /* NULL: system mail */
+    const char *kind;       /* one_off | sequence | system */
+    const char *unique_key; /* NULL, or e.g. "enrollment:<id>:step:<n>" */
+    const char *mail_from;
+    const char *rcpts_json; /* JSON array of addresses */
+    const char *raw;
+    const char *message_id;
+    const char *conversation_id; /* NULL */
+    const char *created_by;      /* NULL */
+    time_t not_before;           /* 0 = now */
+} mf_outbox_new;
+
+typedef struct mf_outbox_row {
+    char id[MF_ID_LEN];
+    char org_id[MF_ID_LEN];
+    char mailbox_id[MF_ID_LEN];
+    char kind[16];
+    char status[16];
+    char *mail_from, *rcpts_json, *raw, *message_id, *error, *recipients_json;
+    char conversation_id[MF_ID_LEN];
+    char created_by[MF_ID_LEN];
+    int attempts;
+    char next_attempt_at[MF_TIME_LEN];
+    char created_at[MF_TIME_LEN];
+    char updated_at[MF_TIME_LEN];
+    char sent_at[MF_TIME_LEN];
+} mf_outbox_row;
+void mf_outbox_row_clear(mf_outbox_row *r);
+
+/* Queue a message; with a unique_key already queued, nothing new is made: *created 0 and
+ * out_id names the existing one (R26: a step is enqueued once per prospect). */
+int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *created,
+                   mf_error *err);
+int outbox_get(db *d, const char *id, mf_outbox_row *r, mf_error *err);
+/* Start-up: every message left "sending" becomes "unknown" (never re-sent); returns how many. */
+int outbox_recover(db *d, mf_error *err);
+/* Queued messages due at now (oldest first), at most limit; the row is valid during each. */
+int outbox_due(db *d, time_t now, int limit, void (*each)(const mf_outbox_row *, void *),
+               void *ctx, mf_error *err);
+/* queued → sending (attempts + 1): 1 when claimed, 0 when someone else did, -1 error. */
+int outbox_claim(db *d, const char *id, mf_error *err);
+/* sending → state, with the error text and per-recipient JSON; retry_at for "queued". */
+int outbox_finish(db *d, const char *id, const char *state, const char *error,
+                  const char *recipients_json, time_t retry_at, mf_error *err);
+
+/* R15: mails counted for the mailbox on local day `day` ("YYYY-MM-DD"). */
+int mailbox_sent_on(db *d, const char *mailbox_id, const char *day, mf_error *err);
+/* R15: count one more send on day (a new day starts at 1); delta -1 takes one back. */
+int mailbox_count_send(db *d, const char *mailbox_id, const char *day, int delta, mf_error *err);
+#endif
