@@ -27,6 +27,25 @@ static void notify_owner_and_admins(db *d, const health_target *t, const char *k
     for (int i = 0; i < n; i++) notifications_add(d, ids[i], kind, data, NULL);
 }
 
+/* Was the state logged before the newest one failing or error? (The newest is the change
+ * just written.) */
+static int last_logged_down(db *d, const char *mailbox_id)
+{
+    db_stmt *st = db_prepare(d,
+                             "SELECT status FROM mailbox_status_log WHERE mailbox_id = ? "
+                             "ORDER BY id DESC LIMIT 1 OFFSET 1",
+                             NULL);
+    if (!st) return 0;
+    db_bind_text(st, 1, mailbox_id);
+    int down = 0;
+    if (db_step(st) == DB_ROW) {
+        const char *s = db_col_text(st, 0);
+        down = s && (strcmp(s, "failing") == 0 || strcmp(s, "error") == 0);
+    }
+    db_finalize(&st);
+    return down;
+}
+
 int health_set(db *d, const health_target *t, const char *status, const char *reason)
 {
     mf_error err;
@@ -36,12 +55,15 @@ int health_set(db *d, const health_target *t, const char *status, const char *re
     int rc = mailboxes_get(d, t->mailbox_id, &before, &err);
     int changed = rc == 0 ? mailboxes_set_status(d, t->mailbox_id, status, reason, &err) : -1;
     if (changed > 0) {
-        json_t *j = json_pack("{s:s,s:s,s:s,s:s?}", "address", t->address, "from", before.status,
-                              "to", status, "reason", reason);
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "mailbox_id", t->mailbox_id, "address",
+                              t->address, "from", before.status, "to", status, "reason", reason);
         char *dj = json_dumps(j, JSON_COMPACT);
         rc = audit_record(d, t->org_id, NULL, "mailbox.status", "mailbox", t->mailbox_id, dj,
                           &err);
-        int was_down = strcmp(before.status, "failing") == 0 || strcmp(before.status, "error") == 0;
+        /* New credentials put a failing mailbox back to "connecting" first; what counts is
+         * the last state the engine saw. */
+        int was_down = strcmp(before.status, "failing") == 0 || strcmp(before.status, "error") == 0 ||
+                       (strcmp(before.status, "connecting") == 0 && last_logged_down(d, t->mailbox_id));
         if (rc == 0 && strcmp(status, "failing") == 0 && strcmp(before.status, "failing") != 0)
             notify_owner_and_admins(d, t, "mailbox_failing", dj);
         if (rc == 0 && strcmp(status, "good") == 0 && was_down)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sodium.h>
 #include "core/classify.h"
 #include "engine/ingest.h"
 #include "mail/message_parse.h"
@@ -120,6 +121,13 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
         .return_date = cr.return_date,
         .unread = !src->seen && !outgoing,
     };
+    char hash[65] = "";
+    if (!p->message_id || !*p->message_id) { /* no id: the content identifies it */
+        unsigned char h[32];
+        crypto_generichash(h, sizeof(h), raw, len, NULL, 0);
+        sodium_bin2hex(hash, sizeof(hash), h, sizeof(h));
+    }
+    m.content_hash = hash;
     char id[MF_ID_LEN];
     int stored = 0;
     int rc = messages_store(d, &m, id, &stored, &err);

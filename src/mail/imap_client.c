@@ -374,6 +374,9 @@ static void starttls_done(imap_client *c, imap_status st, const imap_response *r
         fail(c, IMAP_CLIENT_ERR_PROTOCOL, "the server sent data after STARTTLS");
         return;
     }
+    /* The socket's own timeouts would keep firing under the TLS filter: the filter carries
+     * them from now on. */
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
     SSL *ssl = new_ssl(c);
     struct bufferevent *tls =
         ssl ? bufferevent_openssl_filter_new(c->base, c->bev, ssl, BUFFEREVENT_SSL_CONNECTING,

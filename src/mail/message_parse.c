@@ -3,6 +3,7 @@
  * RFC 2047 words, charsets, header unfolding, addresses, dates, message ids); this file walks
  * the tree with bounds on depth and part count, and copies bounded, valid UTF-8 out. */
 #include <gmime/gmime.h>
+#include <iconv.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +48,89 @@ void message_parse_shutdown(void)
         g_mime_parser_options_free(parser_opts);
         parser_opts = NULL;
         g_mime_shutdown();
+    }
+}
+
+/* ---- charset names ----------------------------------------------------------------------- */
+
+/* GMime remembers every charset name it is ever asked about, for the life of the process
+ * (g_mime_charset_iconv_name's table, ~120 bytes a name): a stream of messages with made-up
+ * names in encoded words, RFC 2231 parameters or Content-Type would grow it without bound. So
+ * GMime only sees names that iconv knows (a finite set) or that GMime maps itself (its table is
+ * filled at init); other encoded words and RFC 2231 values are left undecoded. */
+
+#define CHARSET_CHECKS_MAX 2000 /* names checked per message; the rest are all defused */
+#define CHARSET_NAME_MAX 40     /* longer names are never known */
+
+static const char *const gmime_aliases[] = {
+    "ks_c_5601-1987", "5601", "ksc-5601", "ksc-5601-1987", "ksc-5601_1987", "ks_c_5861-1992",
+    "euckr-0", "big5-0", "big5.eten-0", "big5hkscs-0", "gb2312-0", "gb2312.1980-0", "euc-cn",
+    "gb18030-0", "gbk-0", "eucjp-0", "ujis-0", "jisx0208.1983-0", "jisx0212.1990-0", "pck",
+};
+
+static int charset_known(const char *s, size_t n)
+{
+    char name[CHARSET_NAME_MAX + 1];
+    if (n == 0 || n >= sizeof(name)) return 0;
+    for (size_t i = 0; i < n; i++) {
+        /* no '/' or ',' (iconv takes "utf-8//anything" and "utf-8,,"), no spaces */
+        if (!g_ascii_isalnum(s[i]) && !strchr("._:+-", s[i])) return 0;
+        name[i] = s[i];
+    }
+    name[n] = '\0';
+    for (size_t i = 0; i < sizeof(gmime_aliases) / sizeof(gmime_aliases[0]); i++)
+        if (g_ascii_strcasecmp(name, gmime_aliases[i]) == 0) return 1;
+    iconv_t cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1) return 0;
+    iconv_close(cd);
+    return 1;
+}
+
+static int is_token_end(char c)
+{
+    return c == '?' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0';
+}
+
+/* Defuse, in place, the encoded words ("=?name?Q?") and RFC 2231 values ("*=name'lang'") of buf
+ * whose charset name is not known: a name of up to CHARSET_NAME_MAX bytes becomes as many 'x'
+ * (GMime then decodes the text with its fallback charsets, and at most that many such names
+ * exist); a longer one is no charset any more ("=?" becomes "x?", "*=" becomes "x="). Offsets
+ * and length stay the same. */
+static void defuse_charsets(char *buf, size_t len)
+{
+    int checks = 0;
+    for (size_t i = 0; i + 2 < len; i++) {
+        int ew = buf[i] == '=' && buf[i + 1] == '?';
+        int rfc2231 = buf[i] == '*' && buf[i + 1] == '=';
+        if (!ew && !rfc2231) continue;
+        size_t start = i + 2, j;
+        if (rfc2231 && buf[start] == '"') start++;
+        if (ew) {
+            for (j = start; j < len && !is_token_end(buf[j]); j++) {}
+            /* "=?name?B?" or "=?name?Q?": anything else is no encoded word for GMime either */
+            if (j + 2 >= len || buf[j] != '?' || !strchr("bBqQ", buf[j + 1]) || buf[j + 1] == '\0' ||
+                buf[j + 2] != '?')
+                continue;
+        } else {
+            for (j = start; j < len && buf[j] != '\'' && !is_token_end(buf[j]) && buf[j] != ';' &&
+                            buf[j] != '"';
+                 j++) {}
+            if (j >= len || buf[j] != '\'') continue; /* no charset'language' prefix */
+            size_t k = j + 1; /* the language, then a second quote */
+            while (k < len && k - j <= 64 && buf[k] != '\'' && !is_token_end(buf[k])) k++;
+            if (k >= len || buf[k] != '\'') continue;
+        }
+        size_t name_end = start; /* "name*language" in an encoded word (RFC 2231 section 5) */
+        while (name_end < j && buf[name_end] != '*') name_end++;
+        if (name_end == start && rfc2231) continue; /* "''value": no charset given */
+        size_t n = name_end - start;
+        if (checks++ < CHARSET_CHECKS_MAX && charset_known(buf + start, n)) {
+            i = j;
+            continue;
+        }
+        if (n <= CHARSET_NAME_MAX) memset(buf + start, 'x', n); /* at most 40 such names */
+        else buf[i] = 'x';                                       /* no longer a charset */
+        i = j;
     }
 }
 
@@ -285,7 +369,7 @@ static char *read_part(GMimePart *part, size_t limit, const char *charset, int *
         g_object_unref(f);
     }
     if (charset && *charset && !ascii_ieq(charset, "utf-8") && !ascii_ieq(charset, "utf8") &&
-        !ascii_ieq(charset, "us-ascii")) {
+        !ascii_ieq(charset, "us-ascii") && charset_known(charset, strlen(charset))) {
         GMimeFilter *f = g_mime_filter_charset_new(charset, "UTF-8");
         if (f) {
             g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
@@ -646,6 +730,7 @@ static void parse_delivery_status(message_parsed *m, GMimePart *part)
     int conv, trunc;
     size_t len;
     char *raw = read_part(part, DSN_READ_MAX, NULL, &conv, &trunc, &len);
+    defuse_charsets(raw, len);
     const char *p = raw, *end = raw + len;
     int blocks = 0;
     while (p < end && blocks < DSN_BLOCKS_MAX) {
@@ -681,6 +766,7 @@ static void take_original_headers(message_parsed *m, GMimePart *part)
     int conv, trunc;
     size_t len;
     char *raw = read_part(part, HEADERS_READ_MAX, NULL, &conv, &trunc, &len);
+    defuse_charsets(raw, len);
     GMimeStream *s = g_mime_stream_mem_new_with_buffer(raw, len);
     GMimeParser *parser = g_mime_parser_new_with_stream(s);
     GMimeMessage *orig = g_mime_parser_construct_message(parser, parser_opts);
@@ -850,7 +936,11 @@ int message_parse(const void *data, size_t len, message_parsed **out, mf_error *
     message_parse_init();
     message_parsed *m = xcalloc(1, sizeof(*m));
     m->size = len;
-    GMimeStream *s = g_mime_stream_mem_new_with_buffer(len ? data : "", len);
+    /* GMime reads our copy (with unknown charset names defused), and frees it with the stream */
+    guint8 *copy = g_malloc(len ? len : 1);
+    if (len) memcpy(copy, data, len);
+    defuse_charsets((char *)copy, len);
+    GMimeStream *s = g_mime_stream_mem_new_with_byte_array(g_byte_array_new_take(copy, len));
     GMimeParser *parser = g_mime_parser_new_with_stream(s);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, parser_opts);

@@ -10,9 +10,14 @@
  * below (longer values are cut on a character boundary; over-long ids are dropped, since a cut
  * id could never match). Arrays are NULL exactly when their count is 0.
  *
+ * Charset names: GMime keeps every charset name it meets for the life of the process, so only
+ * names iconv knows (or GMime's own aliases, e.g. ks_c_5601-1987) reach it; text in any other
+ * charset is decoded with the fallback charsets (UTF-8, then windows-1252) — memory stays flat
+ * however many made-up names arrive.
+ *
  * Threads: GMime is initialised once (message_parse_init, also called by message_parse); after
  * that, message_parse may run on several threads at once (each call has its own GMime objects;
- * the shared parser options are read-only). */
+ * the shared parser options are read-only; GMime locks its own caches). */
 #ifndef MF_MESSAGE_PARSE_H
 #define MF_MESSAGE_PARSE_H
 #include <stddef.h>

@@ -70,8 +70,9 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
 {
     *stored = 0;
     out_id[0] = '\0';
-    char *key = m->message_id && *m->message_id
-                    ? xasprintf("<%s>", m->message_id)
+    char *key = m->message_id && *m->message_id ? xasprintf("<%s>", m->message_id)
+                : m->content_hash && *m->content_hash
+                    ? xasprintf("hash:%s", m->content_hash)
                     : xasprintf("uid:%s:%lld:%lld", m->folder, (long long)m->uidvalidity,
                                 (long long)m->uid);
     int rc = exists_by_key(d, m->mailbox_id, key, err);

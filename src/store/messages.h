@@ -13,6 +13,7 @@ typedef struct mf_message_in {
     const char *direction; /* "in" | "out" */
     int64_t uidvalidity, uid;
     const char *message_id; /* without <>, may be NULL */
+    const char *content_hash; /* hex hash of the raw message: the dedupe key when no id */
     const char *in_reply_to;
     const char *const *references;
     size_t n_references;
@@ -27,8 +28,8 @@ typedef struct mf_message_in {
     int unread;
 } mf_message_in;
 
-/* Store one message unless the mailbox already has it (same Message-ID, or the same folder,
- * UIDVALIDITY and UID when it has none): threads it into a conversation by In-Reply-To and
+/* Store one message unless the mailbox already has it (same Message-ID, or the same content
+ * when it has none — so a UIDVALIDITY resync cannot duplicate it): threads it into a conversation by In-Reply-To and
  * References (else starts one), counts it in the mailbox's progress. *stored is 1 when new,
  * 0 for a duplicate. Runs in the caller's transaction, if any. */
 int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *stored,

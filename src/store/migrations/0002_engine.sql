@@ -21,7 +21,7 @@ CREATE TABLE messages (
     id TEXT PRIMARY KEY,
     mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    dedupe_key TEXT NOT NULL,             -- "<Message-ID>", else "uid:<folder>:<uidvalidity>:<uid>"
+    dedupe_key TEXT NOT NULL,             -- "<Message-ID>", else "hash:<BLAKE2b of the raw message>"
     message_id TEXT,
     in_reply_to TEXT,
     references_ids TEXT NOT NULL DEFAULT '', -- space-separated, header order
