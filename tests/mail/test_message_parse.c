@@ -436,6 +436,27 @@ static void test_parse_rfc2047_utf8(void **state)
     message_parsed_free(&m);
 }
 
+static void test_parse_charset_names_from_the_message(void **state)
+{
+    (void)state;
+    /* GMime remembers every charset name it sees: unknown names never reach it (they are
+     * decoded with the fallback charsets), known ones and GMime's own aliases still work */
+    strbuf sb;
+    strbuf_init(&sb, 4096);
+    strbuf_addstr(&sb, "From: a@b.example\nSubject: =?x-made-up-1?q?hello_w=E9rld?= and "
+                       "=?koi8-r?b?8NLJ18XU?= =?ks_c_5601-1987?b?vsiz58fPvLy/5A==?= =?");
+    for (int i = 0; i < 60; i++) strbuf_add(&sb, "y", 1);
+    strbuf_addstr(&sb, "?q?long?= =?utf-8//x?q?slash?= =?utf-8*en?q?lang?=\n\nbody\n");
+    message_parsed *m = parse_bytes(sb.buf, sb.len);
+    assert_true(g_str_has_prefix(m->subject, "hello w\xC3\xA9rld and \xD0\x9F\xD1\x80\xD0\xB8"
+                                              "\xD0\xB2\xD0\xB5\xD1\x82\xEC\x95\x88\xEB\x85\x95"));
+    assert_non_null(strstr(m->subject, " x?yyyyyyyy")); /* a 60-byte name: left as text */
+    assert_non_null(strstr(m->subject, "slash"));
+    assert_true(g_str_has_suffix(m->subject, "lang"));
+    message_parsed_free(&m);
+    strbuf_release(&sb);
+}
+
 static void test_parse_8bit_headers_and_controls(void **state)
 {
     (void)state;
@@ -747,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_R23_parse_report_not_delivery_status),
         cmocka_unit_test(test_parse_rfc2047_iso_8859_1),
         cmocka_unit_test(test_parse_rfc2047_utf8),
+        cmocka_unit_test(test_parse_charset_names_from_the_message),
         cmocka_unit_test(test_parse_8bit_headers_and_controls),
         cmocka_unit_test(test_parse_groups_and_many_addresses),
         cmocka_unit_test(test_parse_date_missing_or_bad),
