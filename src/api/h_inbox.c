@@ -143,11 +143,20 @@ int h_mailbox_events(api_req *r)
         wait = (int)v;
     }
     const char *after = pg.cursor ? pg.cursor : "";
+    /* A waiting long-poll holds an HTTP thread: at most half of them may wait, the others
+     * answer at once, so the API never stalls behind long-polls. */
+    int waiting = 0;
+    if (wait > 0) {
+        int now_waiting = __atomic_add_fetch(&r->app->long_polls, 1, __ATOMIC_SEQ_CST);
+        waiting = 1;
+        if (now_waiting > r->app->cfg.http_threads / 2) wait = 0;
+    }
     time_t deadline = time(NULL) + wait;
     json_t *items = json_array();
     for (;;) {
         uint64_t seq = app_mail_seq(r->app);
         if (messages_since(r->d, r->params[0], after, pg.limit, collect_message, items, &r->err) < 0) {
+            if (waiting) __atomic_sub_fetch(&r->app->long_polls, 1, __ATOMIC_SEQ_CST);
             json_decref(items);
             return -1;
         }
@@ -157,6 +166,7 @@ int h_mailbox_events(api_req *r)
         int ms = (int)(deadline - now) * 1000;
         app_wait_mail(r->app, seq, ms < 1000 ? ms : 1000);
     }
+    if (waiting) __atomic_sub_fetch(&r->app->long_polls, 1, __ATOMIC_SEQ_CST);
     size_t n = json_array_size(items);
     const char *next = n ? json_string_value(json_object_get(json_array_get(items, n - 1), "id"))
                          : after;

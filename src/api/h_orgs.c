@@ -95,16 +95,6 @@ int h_orgs_patch(api_req *r)
     if (rc == 0 && name) snprintf(o.name, sizeof(o.name), "%s", name);
     if (rc == 0) rc = read_contract(r, b, &o);
     if (rc == 0) rc = orgs_update(r->d, &o, &r->err);
-    if (rc == 0) { /* R15: no mailbox above the organisation's maximum */
-        char max[24];
-        snprintf(max, sizeof(max), "%d", o.max_daily_limit);
-        rc = db_exec(r->d, &r->err,
-                     "UPDATE mailboxes SET daily_limit = CAST(? AS BIGINT) WHERE org_id = ? AND "
-                     "daily_limit > CAST(? AS BIGINT)",
-                     max, o.id, max, DB_END) < 0
-                 ? -1
-                 : 0;
-    }
     if (rc == 0) {
         json_t *j = render_org(&o);
         char *dj = json_dumps(j, JSON_COMPACT);

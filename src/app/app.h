@@ -21,6 +21,7 @@ typedef struct mf_app {
     pthread_mutex_t mail_mu;
     pthread_cond_t mail_cv;
     uint64_t mail_seq;
+    int long_polls; /* API threads now waiting in a long-poll (at most half of them may) */
 } mf_app;
 
 /* Load config (path may be NULL), apply db_override/listen_override when not NULL, set the log

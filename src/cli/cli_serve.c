@@ -35,6 +35,10 @@ static int run(cli_ctx *c, int parts)
         else return cli_usage(serve_usage);
     }
     if (optind != c->argc) return cli_usage(serve_usage);
+    if (listen && !(parts & RUN_API)) {
+        fprintf(stderr, "mailfleet: worker serves no HTTP; --listen does not apply\n");
+        return CLI_USAGE;
+    }
 
     /* Block the stop signals before any thread starts, so only sigwait() below sees them. */
     sigset_t stop;

@@ -23,7 +23,12 @@
  *                          (fall back; the earlier instant is used).
  *
  * Instants are clamped to [SENDDAY_TIME_MIN, SENDDAY_TIME_MAX] (years 1..9999). Days of the
- * week: 0 = Sunday .. 6 = Saturday.
+ * week: 0 = Sunday .. 6 = Saturday. A zone argument is never NULL (MF_BUG).
+ *
+ * Loading a zone (the caller's side, e.g. the engine, once per zone name, then cached):
+ *     if (!sendday_zone_name_valid(name)) -> 400 invalid_time_zone
+ *     read <TZDIR or /usr/share/zoneinfo>/<name> (at most SENDDAY_TZIF_MAX bytes)
+ *     sendday_zone_from_tzif(bytes, len, &zone, &err)
  *
  * R15 counting: a mailbox's sends count for the local day (in the mailbox's zone) they were
  * made on. The store either keeps a per-day counter (sendday_counter, keyed by

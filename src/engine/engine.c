@@ -6,6 +6,7 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 #include "engine/engine_internal.h"
+#include "engine/sender.h"
 #include "mail/message_parse.h"
 #include "util/log.h"
 
@@ -92,7 +93,9 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    reconcile(arg);
+    engine *e = arg;
+    reconcile(e);
+    sender_wake(e->sender);
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -100,6 +103,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     engine *e = arg;
+    sender_free(&e->sender);
     for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
     e->nsessions = 0;
     event_base_loopbreak(e->base);
@@ -108,8 +112,12 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 static void *loop_main(void *arg)
 {
     engine *e = arg;
+    mf_error err;
+    e->sender = sender_start(e, &err);
+    if (!e->sender) log_errorx("engine: the outbox cannot send: %s", err.message);
     reconcile(e);
     event_base_dispatch(e->base);
+    sender_free(&e->sender);
     app_db_release();
     return NULL;
 }

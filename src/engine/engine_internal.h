@@ -20,6 +20,7 @@ struct engine {
     size_t nsessions, cap;
     pthread_t thread;
     bool running;
+    struct sender_loop *sender; /* the outbox runner (sender.c) */
 };
 
 /* The engine's database connection (this thread's). NULL with a log line on failure. */

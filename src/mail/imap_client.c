@@ -532,8 +532,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     } else if (what & BEV_EVENT_TIMEOUT) {
         fail(c, IMAP_CLIENT_ERR_TIMEOUT, "%s:%u did not answer in time", c->host, c->port);
     } else if (what & BEV_EVENT_ERROR) {
-        const char *tls = tls_reason(c, buf, sizeof(buf));
+        int sock_err = EVUTIL_SOCKET_ERROR();
         int dns = bufferevent_socket_get_dns_error(c->bev);
+        /* A refused or reset connection is a network error even under TLS (OpenSSL then only
+         * reports a bare system-call failure). */
+        const char *tls = (c->state == ST_CONNECTING && sock_err) ? NULL : tls_reason(c, buf, sizeof(buf));
         if (tls)
             fail(c, IMAP_CLIENT_ERR_TLS, "%s", tls);
         else if (dns)
@@ -541,7 +544,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
                  evutil_gai_strerror(dns));
         else
             fail(c, IMAP_CLIENT_ERR_NETWORK, "connection to %s:%u failed: %s", c->host, c->port,
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+                 evutil_socket_error_to_string(sock_err));
     } else if (what & BEV_EVENT_EOF) {
         fail(c, IMAP_CLIENT_ERR_NETWORK, "%s:%u closed the connection", c->host, c->port);
     }

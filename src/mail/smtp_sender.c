@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <sodium.h>
@@ -34,6 +35,7 @@
 #define REPLY_TEXT_MAX 1024 /* kept of one reply (continuation lines joined) */
 #define LINE_MAX_BYTES 2048 /* one reply line from the server */
 #define REUSE_MAX_IDLE 60   /* seconds an idle connection may wait for its next message */
+#define STOP_GRACE_MS 2000  /* smtp_sender_free waits this long for polite QUITs */
 
 /* The SMTP command the next server reply answers (from what curl sends). */
 enum cmd {
@@ -148,6 +150,13 @@ struct smtp_sender {
     job *run_head;
     sockctx *socks;
     unsigned running;
+    /* every socket libcurl has open (CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION), so
+     * that smtp_sender_free can cut connections whose server does not answer (libcurl waits
+     * for the replies to "." and QUIT with a blocking poll); under sock_mu */
+    pthread_mutex_t sock_mu;
+    int *open_fds;
+    size_t n_open, cap_open;
+    bool socks_cut;
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -384,6 +393,50 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
         on_server_bytes(j, data, size);
     /* CURLINFO_TEXT, DATA_*, SSL_DATA_*: ignored, never printed */
     return 0;
+}
+
+static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose,
+                                    struct curl_sockaddr *addr)
+{
+    (void)purpose;
+    smtp_sender *s = clientp;
+    pthread_mutex_lock(&s->sock_mu);
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    if (!s->socks_cut) {
+        fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+        if (fd >= 0) {
+            if (s->n_open == s->cap_open) {
+                s->cap_open = s->cap_open ? 2 * s->cap_open : 16;
+                s->open_fds = xrealloc(s->open_fds, s->cap_open * sizeof(int));
+            }
+            s->open_fds[s->n_open++] = fd;
+        }
+    }
+    pthread_mutex_unlock(&s->sock_mu);
+    return fd;
+}
+
+static int close_socket_cb(void *clientp, curl_socket_t fd)
+{
+    smtp_sender *s = clientp;
+    pthread_mutex_lock(&s->sock_mu);
+    for (size_t i = 0; i < s->n_open; i++)
+        if (s->open_fds[i] == fd) {
+            s->open_fds[i] = s->open_fds[--s->n_open];
+            break;
+        }
+    int rc = close(fd);
+    pthread_mutex_unlock(&s->sock_mu);
+    return rc;
+}
+
+/* From the caller's thread: make every libcurl wait on a socket end now. */
+static void cut_sockets(smtp_sender *s)
+{
+    pthread_mutex_lock(&s->sock_mu);
+    s->socks_cut = true;
+    for (size_t i = 0; i < s->n_open; i++) shutdown(s->open_fds[i], SHUT_RDWR);
+    pthread_mutex_unlock(&s->sock_mu);
 }
 
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
@@ -764,6 +817,10 @@ static int start(smtp_sender *s, job *j)
     SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)s->reply_timeout);
     SET(CURLOPT_TIMEOUT, (long)s->transfer_timeout);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    SET(CURLOPT_OPENSOCKETDATA, s);
+    SET(CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+    SET(CURLOPT_CLOSESOCKETDATA, s);
     SET(CURLOPT_MAXAGE_CONN, (long)REUSE_MAX_IDLE);
     if (!route_claim(s, j)) {
         SET(CURLOPT_FRESH_CONNECT, 1L);
@@ -1040,6 +1097,7 @@ smtp_sender *smtp_sender_new(struct event_base *base, const smtp_sender_limits *
     s->transfer_timeout = lim->transfer_timeout ? lim->transfer_timeout : 300;
     s->ehlo_name = lim->ehlo_name && *lim->ehlo_name ? xstrdup(lim->ehlo_name) : NULL;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->sock_mu, NULL);
     s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->wbase = event_base_new();
@@ -1080,6 +1138,7 @@ fail:
     if (s->done_fd >= 0) close(s->done_fd);
     if (s->wake_fd >= 0) close(s->wake_fd);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->sock_mu);
     free(s->ehlo_name);
     free(s);
     curl_global_cleanup();
@@ -1092,7 +1151,21 @@ static void destroy(smtp_sender *s)
     s->stopping = true;
     pthread_mutex_unlock(&s->mu);
     fd_signal(s->wake_fd);
-    pthread_join(s->thread, NULL);
+    /* The worker QUITs every connection; libcurl waits for each reply with a blocking poll
+     * (and may be waiting for a reply to "." right now). After the grace time, cut the
+     * sockets under it so that a silent server cannot hold the shutdown. */
+    for (;;) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += STOP_GRACE_MS / 1000;
+        dl.tv_nsec += (long)(STOP_GRACE_MS % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        if (pthread_timedjoin_np(s->thread, NULL, &dl) == 0) break;
+        cut_sockets(s);
+    }
     /* the worker is gone: what is left belongs to this thread */
     job *lists[2] = {s->in_head, s->out_head};
     for (int i = 0; i < 2; i++)
@@ -1108,6 +1181,8 @@ static void destroy(smtp_sender *s)
     close(s->done_fd);
     close(s->wake_fd);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->sock_mu);
+    free(s->open_fds);
     free(s->ehlo_name);
     free(s);
     curl_global_cleanup();

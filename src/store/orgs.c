@@ -62,6 +62,16 @@ int orgs_update(db *d, const mf_org *o, mf_error *err)
     db_bind_text(st, 6, o->id);
     int rc = db_step(st) == DB_DONE ? 0 : -1;
     db_finalize(&st);
+    if (rc < 0) return -1;
+    /* R15: no mailbox of the organisation stays above its maximum */
+    st = db_prepare(d, "UPDATE mailboxes SET daily_limit = ? WHERE org_id = ? AND daily_limit > ?",
+                    err);
+    if (!st) return -1;
+    db_bind_int64(st, 1, o->max_daily_limit);
+    db_bind_text(st, 2, o->id);
+    db_bind_int64(st, 3, o->max_daily_limit);
+    rc = db_step(st) == DB_DONE ? 0 : -1;
+    db_finalize(&st);
     return rc;
 }
 

@@ -80,7 +80,7 @@ int outbox_get(db *d, const char *id, mf_outbox_row *r, mf_error *err)
                          "message", err);
 }
 
-int outbox_recover(db *d, mf_error *err)
+int outbox_recover_sending(db *d, mf_error *err)
 {
     char now[MF_TIME_LEN];
     mf_time_format(mf_now(), now);

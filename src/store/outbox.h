@@ -46,7 +46,7 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
                    mf_error *err);
 int outbox_get(db *d, const char *id, mf_outbox_row *r, mf_error *err);
 /* Start-up: every message left "sending" becomes "unknown" (never re-sent); returns how many. */
-int outbox_recover(db *d, mf_error *err);
+int outbox_recover_sending(db *d, mf_error *err);
 /* Queued messages due at now (oldest first), at most limit; the row is valid during each. */
 int outbox_due(db *d, time_t now, int limit, void (*each)(const mf_outbox_row *, void *),
                void *ctx, mf_error *err);

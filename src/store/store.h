@@ -40,7 +40,7 @@ int qb_next(db_stmt *st, mf_page *pg, int *delivered);
 /* orgs.c */
 int orgs_insert(db *d, mf_org *o, mf_error *err); /* fills id, created_at */
 int orgs_get(db *d, const char *id, mf_org *o, mf_error *err);
-int orgs_update(db *d, const mf_org *o, mf_error *err);
+int orgs_update(db *d, const mf_org *o, mf_error *err); /* also caps its mailboxes' daily limits (R15) */
 int orgs_list(db *d, mf_page *pg, void (*each)(const mf_org *, void *), void *ctx, mf_error *err);
 
 /* users.c */

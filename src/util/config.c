@@ -55,7 +55,7 @@ void mf_config_defaults(mf_config *c)
     c->public_url = xstrdup("");
     c->log_level = xstrdup("info");
     c->ca_file = xstrdup("");
-    c->http_threads = 4;
+    c->http_threads = 8;
     c->max_body_bytes = 1024 * 1024;
     c->default_mailbox_limit = 2;
     c->default_daily_limit = 500;

@@ -14,7 +14,7 @@ typedef struct mf_config {
     char *public_url;           /* "" = http://<listen> */
     char *log_level;            /* "info" */
     char *ca_file;              /* "" */
-    int http_threads;           /* 4 */
+    int http_threads;           /* 8 */
     long max_body_bytes;        /* 1 MiB */
     int default_mailbox_limit;  /* 2 (R3) */
     int default_daily_limit;    /* 500 (R15) */

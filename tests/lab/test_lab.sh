@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_lab.sh — self-test of the mail lab (dovecot.sh, postfix.sh, mail-lab.sh) against the
 # real servers, on loopback only. Prints TAP (`ok N - ...`) and a closing
-# `test_lab: N passed, N failed` line; exits non-zero on any failure.
+# `# test_lab: N passed, N failed` line (a TAP comment); exits non-zero on any failure.
 #
 #   tests/lab/test_lab.sh [--keep] [DIR]
 #
@@ -354,5 +354,5 @@ check "stop on a stopped lab does nothing" "$LAB" stop "$DIR"
 
 diag "timings: dovecot start $(secs "$t_dovecot") s, postfix start $(secs "$t_postfix") s, delivery seen $(secs "$t_deliver") s, stop $(secs "$t_stop") s"
 echo "1..$n"
-echo "test_lab: $((n - failed)) passed, $failed failed"
+echo "# test_lab: $((n - failed)) passed, $failed failed"
 [ "$failed" = 0 ]

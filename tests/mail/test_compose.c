@@ -234,8 +234,8 @@ static void test_R17_utf8_subject_and_sender_name(void **state)
     /* Latin-1 representable (the ISO-8859-1 case) and beyond it */
     const char *subjects[] = {"Grüße aus München – Café?",
                               "Réunion: ½ journée, naïve résumé",
-                              "日本語の件名とEnglish mixed, quite long so that it has to be folded "
-                              "over more than one line by the encoder",
+                              ("日本語の件名とEnglish mixed, quite long so that it has to be folded "
+                               "over more than one line by the encoder"),
                               "Emoji 🚀 ok"};
     for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++) {
         in.subject = subjects[i];

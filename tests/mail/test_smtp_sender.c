@@ -29,6 +29,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/thread.h>
+#include <pthread.h>
 #include <openssl/ssl.h>
 #include <cmocka.h>
 #include "mail/smtp_sender.h"
@@ -49,6 +51,7 @@ enum sink_kind {
     SINK_DOT_DROP,  /* -q .   : disconnect without a reply after "." */
     SINK_SLOW_DOT,  /* -W .:1 : the reply to "." comes after 1 s */
     SINK_SLOW_RCPT, /* -W RCPT:3 */
+    SINK_SLOW_QUIT, /* -W QUIT:10 */
     SINK_COUNT,
 };
 static const struct {
@@ -56,7 +59,7 @@ static const struct {
 } sink_defs[SINK_COUNT] = {
     {"rcpt4xx", "-r RCPT"},  {"eod4xx", "-r ."},     {"mail5xx", "-f MAIL"},
     {"rcpt421", "-Q RCPT"},  {"dotdrop", "-q ."},    {"slowdot", "-W .:1"},
-    {"slowrcpt", "-W RCPT:3"},
+    {"slowrcpt", "-W RCPT:3"}, {"slowquit", "-W QUIT:10"},
 };
 
 static struct {
@@ -209,6 +212,21 @@ static int start_lab(char *why, size_t whylen)
 }
 
 /* ---- a TLS front to Postfix (implicit TLS, the lab's certificate) ----------------------------- */
+/* It runs on its own thread and base: smtp_sender_free blocks the test's thread while the
+ * sender QUITs its connections, and the front must go on relaying meanwhile. */
+
+static SSL_CTX *front_ctx;
+static struct evconnlistener *front_listener;
+static struct event_base *front_base;
+static pthread_t front_thread;
+static bool front_running;
+
+static void *front_main(void *arg)
+{
+    (void)arg;
+    event_base_dispatch(front_base);
+    return NULL;
+}
 
 typedef struct pipe_pair {
     struct bufferevent *tls, *plain;
@@ -259,10 +277,10 @@ static void front_accept(struct evconnlistener *l, evutil_socket_t fd, struct so
     (void)salen;
     SSL_CTX *ctx = arg;
     pipe_pair *pp = calloc(1, sizeof(*pp));
-    pp->tls = bufferevent_openssl_socket_new(base, fd, SSL_new(ctx), BUFFEREVENT_SSL_ACCEPTING,
+    pp->tls = bufferevent_openssl_socket_new(front_base, fd, SSL_new(ctx), BUFFEREVENT_SSL_ACCEPTING,
                                              BEV_OPT_CLOSE_ON_FREE);
     bufferevent_openssl_set_allow_dirty_shutdown(pp->tls, 1);
-    pp->plain = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    pp->plain = bufferevent_socket_new(front_base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)L.smtp_port)};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     bufferevent_setcb(pp->tls, pair_read, NULL, pair_event, pp);
@@ -273,8 +291,6 @@ static void front_accept(struct evconnlistener *l, evutil_socket_t fd, struct so
         pair_free(pp);
 }
 
-static SSL_CTX *front_ctx;
-static struct evconnlistener *front_listener;
 
 static int start_front(char *why, size_t whylen)
 {
@@ -289,7 +305,8 @@ static int start_front(char *why, size_t whylen)
     }
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    front_listener = evconnlistener_new_bind(base, front_accept, front_ctx,
+    front_base = event_base_new();
+    front_listener = evconnlistener_new_bind(front_base, front_accept, front_ctx,
                                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
                                              (struct sockaddr *)&sin, sizeof(sin));
     if (!front_listener) {
@@ -300,7 +317,23 @@ static int start_front(char *why, size_t whylen)
     socklen_t gl = sizeof(got);
     getsockname(evconnlistener_get_fd(front_listener), (struct sockaddr *)&got, &gl);
     L.front_port = ntohs(got.sin_port);
+    if (pthread_create(&front_thread, NULL, front_main, NULL) != 0) {
+        snprintf(why, whylen, "cannot start the TLS front's thread");
+        return -1;
+    }
+    front_running = true;
     return 0;
+}
+
+static void stop_front(void)
+{
+    if (front_running) {
+        event_base_loopbreak(front_base);
+        pthread_join(front_thread, NULL);
+    }
+    if (front_listener) evconnlistener_free(front_listener);
+    if (front_base) event_base_free(front_base);
+    if (front_ctx) SSL_CTX_free(front_ctx);
 }
 
 /* ---- harness ---------------------------------------------------------------------------------- */
@@ -1112,6 +1145,25 @@ static void test_free_with_submissions_in_flight_calls_nothing(void **state)
     free(msg);
 }
 
+static void test_free_does_not_wait_for_a_silent_server(void **state)
+{
+    (void)state;
+    smtp_sender *s = new_sender(NULL);
+    char tok[64];
+    char *msg = make_message(tok, sizeof(tok), "a@example.test");
+    const char *rcpts[] = {"a@example.test"};
+    smtp_account a = sink_account(L.sinks[SINK_SLOW_QUIT]); /* answers QUIT after 10 s */
+    got g;
+    submit_ok(s, &a, "bob@example.test", rcpts, 1, msg, &g);
+    assert_true(wait_all(&g, 1, 20));
+    expect(&g, SMTP_SENT, SMTP_FAIL_NONE, 250);
+    double t0 = now();
+    smtp_sender_free(&s); /* QUIT on the cached connection: no answer for 10 s */
+    double took = now() - t0;
+    if (took > 3.5) fail_msg("smtp_sender_free took %.2f s", took);
+    free(msg);
+}
+
 static smtp_sender *freed_in_cb;
 static int cb_calls;
 static void on_done_free(const smtp_result *r, void *arg)
@@ -1160,6 +1212,7 @@ static int timing_teardown(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
     base = event_base_new();
     char why[600] = "";
     int rc;
@@ -1190,6 +1243,7 @@ int main(void)
             T(test_xoauth2_never_falls_back_to_password_mechanisms),
             T(test_slow_server_does_not_block_the_loop),
             T(test_free_with_submissions_in_flight_calls_nothing),
+            T(test_free_does_not_wait_for_a_silent_server),
             T(test_free_inside_callback),
         };
         /* SMTP_TEST_FILTER=pattern runs only the matching tests (while working on one) */
@@ -1197,8 +1251,7 @@ int main(void)
         rc = cmocka_run_group_tests_name("smtp_sender", tests, NULL, NULL);
         stop_lab();
     }
-    if (front_listener) evconnlistener_free(front_listener);
-    if (front_ctx) SSL_CTX_free(front_ctx);
+    stop_front();
     event_base_free(base);
     if (L.watchdog_fd >= 0) {
         ssize_t w = write(L.watchdog_fd, "d", 1);

@@ -271,7 +271,7 @@ static void test_DESIGN_config_defaults(void **state)
     assert_string_equal(c.public_url, "");
     assert_string_equal(c.log_level, "info");
     assert_string_equal(c.ca_file, "");
-    assert_int_equal(c.http_threads, 4);
+    assert_int_equal(c.http_threads, 8);
     assert_int_equal(c.max_body_bytes, 1024 * 1024);
     mf_config_free(&c);
 }
@@ -328,7 +328,7 @@ static void test_DESIGN_config_parse_sets_values(void **state)
                        "default_mailbox_limit = 3\n"
                        "default_daily_limit = 250\n"
                        "max_body_bytes = 2048\n"
-                       "http_threads = 8\n"
+                       "http_threads = 6\n"
                        "backfill_days = 7\n"
                        "log_level = debug\n";
     assert_int_equal(mf_config_parse(&c, text, "t.conf", &err), 0);
@@ -337,7 +337,7 @@ static void test_DESIGN_config_parse_sets_values(void **state)
     assert_int_equal(c.default_mailbox_limit, 3);
     assert_int_equal(c.default_daily_limit, 250);
     assert_int_equal(c.max_body_bytes, 2048);
-    assert_int_equal(c.http_threads, 8);
+    assert_int_equal(c.http_threads, 6);
     assert_int_equal(c.backfill_days, 7);
     assert_string_equal(c.log_level, "debug");
     mf_config_free(&c);
@@ -415,7 +415,7 @@ static void test_DESIGN_config_bad_number_fails(void **state)
         /* the defaults are untouched */
         assert_int_equal(c.default_mailbox_limit, 2);
         assert_int_equal(c.default_daily_limit, 500);
-        assert_int_equal(c.http_threads, 4);
+        assert_int_equal(c.http_threads, 8);
         mf_config_free(&c);
     }
 }

@@ -1,0 +1,335 @@
+/* sender.c — the engine's outbox runner (R15, R26): every second (and when woken) it takes
+ * the queued messages that are due, checks each mailbox's daily limit in its own time zone and
+ * its minimum gap, claims the message (queued → sending, and the send counted, committed
+ * BEFORE any network step), hands it to the SMTP sender, and records the outcome:
+ *
+ *   accepted           → sent; the message is stored in its conversation (direction out)
+ *   5xx                → failed (per-recipient outcomes kept)
+ *   4xx / network      → queued again after backoff; the day's count is given back
+ *   lost after DATA    → unknown: reported, never sent again (at most once)
+ *   SMTP AUTH refused  → failed, and the mailbox becomes failing (R12)
+ *
+ * On start, messages left "sending" by a crash become "unknown" (store/outbox.c). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include "core/outbox.h"
+#include "core/sendday.h"
+#include "engine/engine_internal.h"
+#include "engine/health.h"
+#include "engine/ingest.h"
+#include "engine/sender.h"
+#include "mail/smtp_sender.h"
+#include "store/outbox.h"
+#include "store/store.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+#define MAX_ATTEMPTS 8
+#define ZONES_MAX 64
+
+struct inflight;
+
+struct sender_loop {
+    engine *e;
+    struct inflight *inflight;
+    smtp_sender *smtp;
+    struct event *tick;
+    struct {
+        char name[SENDDAY_ZONE_NAME_MAX];
+        sendday_zone *zone;
+    } zones[ZONES_MAX];
+    int nzones;
+};
+
+typedef struct inflight {
+    struct inflight *next; /* the loop's list, so nothing leaks when it stops mid-send */
+    sender_loop *s;
+    char id[MF_ID_LEN];
+    char mailbox_id[MF_ID_LEN];
+    char org_id[MF_ID_LEN];
+    char owner_id[MF_ID_LEN];
+    char address[MF_ADDR_MAX];
+    char day[SENDDAY_KEY_LEN];
+    int attempts;
+} inflight;
+
+/* The zone of a mailbox (cached); UTC when the name is unknown. */
+static const sendday_zone *zone_for(sender_loop *s, const char *name)
+{
+    for (int i = 0; i < s->nzones; i++)
+        if (strcmp(s->zones[i].name, name) == 0) return s->zones[i].zone;
+    sendday_zone *z = NULL;
+    if (sendday_zone_name_valid(name)) {
+        char path[300];
+        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            struct stat st;
+            if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= SENDDAY_TZIF_MAX) {
+                char *buf = xmalloc((size_t)st.st_size);
+                if (read(fd, buf, (size_t)st.st_size) == st.st_size)
+                    sendday_zone_from_tzif(buf, (size_t)st.st_size, &z, NULL);
+                free(buf);
+            }
+            close(fd);
+        }
+    }
+    if (!z) sendday_zone_from_posix("UTC0", &z, NULL);
+    if (s->nzones < ZONES_MAX) {
+        snprintf(s->zones[s->nzones].name, sizeof(s->zones[0].name), "%s", name);
+        s->zones[s->nzones++].zone = z;
+    }
+    return z;
+}
+
+/* The SMTP settings of a mailbox as an account; strings owned by *json (free both). */
+static int smtp_account_of(sender_loop *s, const char *mailbox_id, smtp_account *a, json_t **json,
+                           mf_error *err)
+{
+    db *d = engine_db(s->e);
+    if (!d) return mf_fail_internal(err, "no database");
+    db_stmt *st = db_prepare(d, "SELECT smtp_sealed FROM mailboxes WHERE id = ?", err);
+    if (!st) return -1;
+    db_bind_text(st, 1, mailbox_id);
+    char *sealed = NULL;
+    if (db_step(st) == DB_ROW) sealed = store_dup(st, 0, "");
+    db_finalize(&st);
+    char *plain = sealed && *sealed ? mf_unseal(&s->e->app->key, sealed) : NULL;
+    free(sealed);
+    if (!plain) return mf_fail(err, 500, "bad_settings", NULL, "the SMTP settings cannot be read");
+    *json = json_loads(plain, 0, NULL);
+    mf_secret_free(&plain);
+    const char *host, *sec, *user, *pass;
+    int port;
+    if (!*json || json_unpack(*json, "{s:s,s:i,s:s,s:s,s:s}", "host", &host, "port", &port,
+                              "security", &sec, "username", &user, "password", &pass) != 0) {
+        json_decref(*json);
+        *json = NULL;
+        return mf_fail(err, 500, "bad_settings", NULL, "the SMTP settings are incomplete");
+    }
+    memset(a, 0, sizeof(*a));
+    a->host = host;
+    a->port = (uint16_t)port;
+    a->security = strcmp(sec, "tls") == 0        ? SMTP_SEC_TLS
+                  : strcmp(sec, "starttls") == 0 ? SMTP_SEC_STARTTLS
+                                                 : SMTP_SEC_NONE;
+    a->username = user;
+    a->password = pass;
+    a->ca_file = s->e->app->cfg.ca_file;
+    a->max_connections = 1;
+    return 0;
+}
+
+static json_t *recipients_json(const smtp_result *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->n_rcpts; i++) {
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:s}", "address", r->rcpts[i].rcpt,
+                                             "outcome", smtp_outcome_name(r->rcpts[i].outcome),
+                                             "code", r->rcpts[i].code, "text",
+                                             r->rcpts[i].text ? r->rcpts[i].text : ""));
+    }
+    return arr;
+}
+
+static void on_sent(const smtp_result *r, void *arg)
+{
+    inflight *f = arg;
+    sender_loop *s = f->s;
+    db *d = engine_db(s->e);
+    enum outbox_outcome o = r->outcome == SMTP_SENT        ? OUTBOX_ACCEPTED
+                            : r->outcome == SMTP_PERMFAIL  ? OUTBOX_REFUSED
+                            : r->maybe_sent                ? OUTBOX_LOST_AFTER_DATA
+                                                           : OUTBOX_DEFERRED;
+    time_t retry = 0;
+    enum outbox_state next = outbox_after_attempt(o, f->attempts, MAX_ATTEMPTS, mf_now(), &retry);
+    json_t *rj = recipients_json(r);
+    char *rtext = json_dumps(rj, JSON_COMPACT);
+    json_decref(rj);
+    mf_error err;
+    mf_outbox_row row;
+    memset(&row, 0, sizeof(row));
+    if (d && db_begin(d, &err) == 0) {
+        int rc = outbox_finish(d, f->id, outbox_state_name(next),
+                               next == OUTBOX_SENT ? NULL : (*r->reason ? r->reason : r->text),
+                               rtext, retry, &err);
+        if (rc == 0 && next == OUTBOX_QUEUED) /* not sent: the day's count is given back */
+            rc = mailbox_count_send(d, f->mailbox_id, f->day, -1, &err);
+        if (rc == 0 && next == OUTBOX_SENT && outbox_get(d, f->id, &row, &err) == 0) {
+            /* what we sent joins its conversation (R18 compose replies, R22 matching) */
+            ingest_source src = {.mailbox_id = f->mailbox_id,
+                                 .mailbox_address = f->address,
+                                 .folder = "Sent",
+                                 .role = "sent",
+                                 .internaldate = mf_now(),
+                                 .seen = 1};
+            ingest_message(d, &src, row.raw, strlen(row.raw));
+        }
+        mf_outbox_row_clear(&row);
+        if (rc < 0 || db_commit(d, &err) < 0) {
+            db_rollback(d);
+            log_errorx("outbox: cannot record the outcome of %s: %s", f->id, err.message);
+        }
+    }
+    log_info("outbox: %s from %s: %s%s%s", f->id, f->address, outbox_state_name(next),
+             next == OUTBOX_SENT ? "" : " — ", next == OUTBOX_SENT ? "" : r->reason);
+    if (d && r->failure == SMTP_FAIL_AUTH && r->outcome == SMTP_PERMFAIL) {
+        health_target t = {f->mailbox_id, f->org_id, f->owner_id, f->address};
+        char reason[300];
+        snprintf(reason, sizeof(reason), "the SMTP server refused the credentials: %s", r->text);
+        health_set(d, &t, "failing", reason);
+    }
+    free(rtext);
+    for (inflight **pp = &s->inflight; *pp; pp = &(*pp)->next) {
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    }
+    free(f);
+    if (next == OUTBOX_SENT) app_mail_arrived(s->e->app);
+}
+
+/* One due message: limits, claim, submit. */
+static void send_one(const mf_outbox_row *row, void *arg)
+{
+    sender_loop *s = arg;
+    db *d = engine_db(s->e);
+    if (!d || !row->mailbox_id[0]) return; /* system mail: sent by the system mailer (later) */
+    mf_mailbox m;
+    memset(&m, 0, sizeof(m));
+    mf_error err;
+    if (mailboxes_get(d, row->mailbox_id, &m, &err) < 0) return;
+    char tz[SENDDAY_ZONE_NAME_MAX] = "UTC";
+    db_stmt *st = db_prepare(d, "SELECT time_zone, min_gap_seconds, last_send_at FROM mailboxes "
+                                "WHERE id = ?", NULL);
+    int64_t gap = 0;
+    time_t last = 0;
+    if (st) {
+        db_bind_text(st, 1, m.id);
+        if (db_step(st) == DB_ROW) {
+            store_copy(tz, sizeof(tz), st, 0);
+            gap = db_col_int64(st, 1);
+            const char *l = db_col_text(st, 2);
+            if (l) mf_time_parse(l, &last);
+        }
+        db_finalize(&st);
+    }
+    time_t now = mf_now();
+    int usable = strcmp(m.status, "failing") != 0 && strcmp(m.status, "disconnected") != 0;
+    char day[SENDDAY_KEY_LEN];
+    sendday_day_key(zone_for(s, tz), now, day);
+    int sent = mailbox_sent_on(d, m.id, day, NULL);
+    /* R15: over the limit waits for the next local day; the gap spaces sends out */
+    if (!usable || sent < 0 || sent >= m.daily_limit || (gap > 0 && last && now < last + gap)) {
+        mf_mailbox_clear(&m);
+        return;
+    }
+    int claimed = 0;
+    if (db_begin(d, &err) == 0) {
+        claimed = outbox_claim(d, row->id, &err);
+        if (claimed == 1 && mailbox_count_send(d, m.id, day, +1, &err) < 0) claimed = -1;
+        if (claimed == 1) {
+            if (db_commit(d, &err) < 0) claimed = -1;
+        } else {
+            db_rollback(d);
+        }
+    }
+    if (claimed != 1) {
+        mf_mailbox_clear(&m);
+        return;
+    }
+    /* Committed as "sending": from here on a crash makes it "unknown", never a second send. */
+    inflight *f = xcalloc(1, sizeof(*f));
+    f->s = s;
+    snprintf(f->id, sizeof(f->id), "%s", row->id);
+    snprintf(f->mailbox_id, sizeof(f->mailbox_id), "%s", m.id);
+    snprintf(f->org_id, sizeof(f->org_id), "%s", m.org_id);
+    snprintf(f->owner_id, sizeof(f->owner_id), "%s", m.owner_id);
+    snprintf(f->address, sizeof(f->address), "%s", m.address);
+    snprintf(f->day, sizeof(f->day), "%s", day);
+    f->attempts = row->attempts + 1;
+    f->next = s->inflight;
+    s->inflight = f;
+    mf_mailbox_clear(&m);
+
+    smtp_account acct;
+    json_t *settings = NULL;
+    json_t *rcpts = json_loads(row->rcpts_json, 0, NULL);
+    size_t n = json_is_array(rcpts) ? json_array_size(rcpts) : 0;
+    const char **list = xcalloc(n ? n : 1, sizeof(*list));
+    for (size_t i = 0; i < n; i++) list[i] = json_string_value(json_array_get(rcpts, i));
+    int rc = smtp_account_of(s, f->mailbox_id, &acct, &settings, &err);
+    if (rc == 0)
+        rc = smtp_sender_submit(s->smtp, &acct, row->mail_from, list, n, row->raw,
+                                strlen(row->raw), on_sent, f, &err);
+    free(list);
+    json_decref(rcpts);
+    json_decref(settings);
+    if (rc < 0) { /* never reached the network: put it back */
+        smtp_result r = {.outcome = SMTP_TEMPFAIL, .failure = SMTP_FAIL_LOCAL, .text = "",
+                         .reason = err.message};
+        on_sent(&r, f);
+    }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sender_loop *s = arg;
+    db *d = engine_db(s->e);
+    mf_error err;
+    if (d && outbox_due(d, mf_now(), 200, send_one, s, &err) < 0)
+        log_errorx("outbox: cannot read due messages: %s", err.message);
+}
+
+sender_loop *sender_start(engine *e, mf_error *err)
+{
+    sender_loop *s = xcalloc(1, sizeof(*s));
+    s->e = e;
+    smtp_sender_limits lim = {.max_connections = 32};
+    s->smtp = smtp_sender_new(e->base, &lim, err);
+    if (!s->smtp) {
+        free(s);
+        return NULL;
+    }
+    db *d = engine_db(e);
+    mf_error rerr;
+    int n = d ? outbox_recover_sending(d, &rerr) : 0;
+    if (n > 0)
+        log_warnx("outbox: %d message(s) were being sent when mailfleet stopped; they are marked "
+                  "unknown and will not be sent again (R26)",
+                  n);
+    s->tick = event_new(e->base, -1, EV_PERSIST, on_tick, s);
+    struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+    event_add(s->tick, &tv);
+    return s;
+}
+
+void sender_wake(sender_loop *s)
+{
+    if (s) event_active(s->tick, 0, 0);
+}
+
+void sender_free(sender_loop **sp)
+{
+    if (!sp || !*sp) return;
+    sender_loop *s = *sp;
+    *sp = NULL;
+    smtp_sender_free(&s->smtp); /* in-flight messages stay "sending" → unknown at next start */
+    while (s->inflight) {
+        inflight *f = s->inflight;
+        s->inflight = f->next;
+        free(f);
+    }
+    if (s->tick) event_free(s->tick);
+    for (int i = 0; i < s->nzones; i++) sendday_zone_free(&s->zones[i].zone);
+    free(s);
+}
