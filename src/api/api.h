@@ -103,6 +103,8 @@ int h_prospects_list(api_req *r);
 int h_prospects_reassign(api_req *r);
 int h_audit_list(api_req *r);
 int h_inbox(api_req *r);
+int h_messages_send(api_req *r);
+int h_messages_get(api_req *r);
 int h_conversations_get(api_req *r);
 int h_mailbox_events(api_req *r);
 int h_notifications_list(api_req *r);

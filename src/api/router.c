@@ -32,6 +32,8 @@ static const route routes[] = {
     {"GET", V1 "/mailboxes/{}/events", h_mailbox_events, ROUTE_AUTH},
     {"PUT", V1 "/master-inbox", h_master_inbox_put, ROUTE_AUTH},
     {"GET", V1 "/inbox", h_inbox, ROUTE_AUTH},
+    {"POST", V1 "/messages", h_messages_send, ROUTE_AUTH},
+    {"GET", V1 "/messages/{}", h_messages_get, ROUTE_AUTH},
     {"GET", V1 "/conversations/{}", h_conversations_get, ROUTE_AUTH},
     {"POST", V1 "/mailbox-requests", h_requests_create, ROUTE_AUTH},
     {"GET", V1 "/mailbox-requests", h_requests_list, ROUTE_AUTH},

@@ -102,6 +102,20 @@ int ops_request_approve(mf_app *app, db *d, const mf_actor *a, const char *id, m
 int ops_request_reject(db *d, const mf_actor *a, const char *id, const char *reason,
                        mf_request *out, mf_error *err);
 
+/* ---- one-off compose (message_ops.c) ---- */
+typedef struct mf_message_input {
+    const char *from_mailbox_id;
+    const char *const *to;
+    size_t n_to;
+    const char *const *cc;
+    size_t n_cc;
+    const char *subject, *text, *html; /* html may be NULL */
+    const char *in_reply_to_conversation_id; /* NULL */
+} mf_message_input;
+/* R18/R19/R25/R26: compose and queue; out_id is the outbox id. */
+int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_input *in,
+                     char out_id[MF_ID_LEN], mf_error *err);
+
 /* shared by the ops files */
 /* End the transaction: commit when rc is 0, else roll back; returns 0 or -1. */
 int ops_finish(db *d, int rc, mf_error *err);

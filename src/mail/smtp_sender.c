@@ -69,11 +69,11 @@ typedef struct route {
 } route;
 
 typedef struct job {
-    struct job *next;               /* incoming / account queue / finished list */
-    struct job *rprev, *rnext;      /* running list (worker) */
+    struct job *next;          /* incoming / account queue / finished list */
+    struct job *rprev, *rnext; /* running list (worker) */
     smtp_sender *s;
     account *acct;
-    route *route;    /* set while an owner's transfer runs */
+    route *route; /* set while an owner's transfer runs */
     /* copied settings */
     char *host, *user, *pass, *token, *ca_file, *key;
     uint16_t port;
@@ -81,7 +81,7 @@ typedef struct job {
     unsigned acct_max;
     char *mail_from; /* "<addr>" */
     size_t n;
-    char **rcpts;    /* as submitted */
+    char **rcpts; /* as submitted */
     struct curl_slist *rcpt_list;
     unsigned char *data;
     size_t len, off;
@@ -235,18 +235,21 @@ static void add_capped(strbuf *sb, const char *p, size_t n)
 const char *smtp_outcome_name(enum smtp_outcome o)
 {
     switch (o) {
-    case SMTP_SENT: return "sent";
-    case SMTP_TEMPFAIL: return "tempfail";
-    case SMTP_PERMFAIL: return "permfail";
+    case SMTP_SENT:
+        return "sent";
+    case SMTP_TEMPFAIL:
+        return "tempfail";
+    case SMTP_PERMFAIL:
+        return "permfail";
     }
     return "?";
 }
 
 const char *smtp_failure_name(enum smtp_failure f)
 {
-    static const char *const names[] = {"none",       "network",  "timeout", "tls",
-                                        "auth",       "greeting", "sender",  "recipients",
-                                        "data",       "protocol", "local"};
+    static const char *const names[] = {"none", "network",  "timeout", "tls",
+                                        "auth", "greeting", "sender",  "recipients",
+                                        "data", "protocol", "local"};
     return (size_t)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
 }
 
@@ -353,7 +356,8 @@ static void on_reply(job *j, int code, const char *text, size_t tlen)
 
 static void on_server_line(job *j, const char *p, size_t n)
 {
-    while (n && (p[n - 1] == '\r' || p[n - 1] == '\n')) n--;
+    while (n && (p[n - 1] == '\r' || p[n - 1] == '\n'))
+        n--;
     if (n < 3 || !isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
         !isdigit((unsigned char)p[2]))
         return; /* not a reply line */
@@ -395,8 +399,7 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
     return 0;
 }
 
-static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose,
-                                    struct curl_sockaddr *addr)
+static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
     (void)purpose;
     smtp_sender *s = clientp;
@@ -435,7 +438,8 @@ static void cut_sockets(smtp_sender *s)
 {
     pthread_mutex_lock(&s->sock_mu);
     s->socks_cut = true;
-    for (size_t i = 0; i < s->n_open; i++) shutdown(s->open_fds[i], SHUT_RDWR);
+    for (size_t i = 0; i < s->n_open; i++)
+        shutdown(s->open_fds[i], SHUT_RDWR);
     pthread_mutex_unlock(&s->sock_mu);
 }
 
@@ -462,31 +466,49 @@ static enum smtp_failure failure_of_cmd(enum cmd c)
 {
     switch (c) {
     case CMD_GREETING:
-    case CMD_EHLO: return SMTP_FAIL_GREETING;
-    case CMD_STARTTLS: return SMTP_FAIL_TLS;
-    case CMD_AUTH: return SMTP_FAIL_AUTH;
-    case CMD_MAIL: return SMTP_FAIL_SENDER;
-    case CMD_RCPT: return SMTP_FAIL_RECIPIENTS;
+    case CMD_EHLO:
+        return SMTP_FAIL_GREETING;
+    case CMD_STARTTLS:
+        return SMTP_FAIL_TLS;
+    case CMD_AUTH:
+        return SMTP_FAIL_AUTH;
+    case CMD_MAIL:
+        return SMTP_FAIL_SENDER;
+    case CMD_RCPT:
+        return SMTP_FAIL_RECIPIENTS;
     case CMD_DATA:
-    case CMD_EOD: return SMTP_FAIL_DATA;
-    default: return SMTP_FAIL_PROTOCOL;
+    case CMD_EOD:
+        return SMTP_FAIL_DATA;
+    default:
+        return SMTP_FAIL_PROTOCOL;
     }
 }
 
 static const char *failure_sentence(enum smtp_failure f)
 {
     switch (f) {
-    case SMTP_FAIL_NETWORK: return "the connection to the SMTP server failed";
-    case SMTP_FAIL_TIMEOUT: return "the SMTP server did not answer in time";
-    case SMTP_FAIL_TLS: return "TLS with the SMTP server failed";
-    case SMTP_FAIL_AUTH: return "the SMTP server refused the login";
-    case SMTP_FAIL_GREETING: return "the SMTP server refused the session";
-    case SMTP_FAIL_SENDER: return "the SMTP server refused the sender";
-    case SMTP_FAIL_RECIPIENTS: return "the SMTP server refused every recipient";
-    case SMTP_FAIL_DATA: return "the SMTP server refused the message";
-    case SMTP_FAIL_PROTOCOL: return "the SMTP server answered something unexpected";
-    case SMTP_FAIL_LOCAL: return "the message could not be handed to libcurl";
-    case SMTP_FAIL_NONE: break;
+    case SMTP_FAIL_NETWORK:
+        return "the connection to the SMTP server failed";
+    case SMTP_FAIL_TIMEOUT:
+        return "the SMTP server did not answer in time";
+    case SMTP_FAIL_TLS:
+        return "TLS with the SMTP server failed";
+    case SMTP_FAIL_AUTH:
+        return "the SMTP server refused the login";
+    case SMTP_FAIL_GREETING:
+        return "the SMTP server refused the session";
+    case SMTP_FAIL_SENDER:
+        return "the SMTP server refused the sender";
+    case SMTP_FAIL_RECIPIENTS:
+        return "the SMTP server refused every recipient";
+    case SMTP_FAIL_DATA:
+        return "the SMTP server refused the message";
+    case SMTP_FAIL_PROTOCOL:
+        return "the SMTP server answered something unexpected";
+    case SMTP_FAIL_LOCAL:
+        return "the message could not be handed to libcurl";
+    case SMTP_FAIL_NONE:
+        break;
     }
     return "";
 }
@@ -573,8 +595,8 @@ static void build_result(job *j, CURLcode rc, long nconnects)
     if (r->outcome == SMTP_SENT) {
         j->reason = xstrdup("");
     } else if (j->last_code >= 400) {
-        j->reason = xasprintf("%s: %d %s", failure_sentence(r->failure), j->last_code,
-                              j->last_text.buf);
+        j->reason =
+            xasprintf("%s: %d %s", failure_sentence(r->failure), j->last_code, j->last_text.buf);
     } else {
         j->reason = xasprintf("%s: %s", failure_sentence(r->failure),
                               j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
@@ -648,7 +670,8 @@ static bool route_claim(smtp_sender *s, job *j)
     char *tuple = xasprintf("%s|%s|%u|%s", j->sec == SMTP_SEC_TLS ? "smtps" : "smtp", j->host,
                             (unsigned)j->port, j->user ? j->user : "");
     route *r = s->routes;
-    while (r && strcmp(r->tuple, tuple) != 0) r = r->next;
+    while (r && strcmp(r->tuple, tuple) != 0)
+        r = r->next;
     if (!r) {
         r = xcalloc(1, sizeof(*r));
         r->tuple = tuple;
@@ -761,7 +784,8 @@ static int start(smtp_sender *s, job *j)
     char *path = xasprintf("/%s", s->ehlo_name ? s->ehlo_name : "");
     char *url = NULL;
     int bad = curl_url_set(u, CURLUPART_SCHEME, j->sec == SMTP_SEC_TLS ? "smtps" : "smtp", 0) ||
-              curl_url_set(u, CURLUPART_HOST, host, 0) || curl_url_set(u, CURLUPART_PORT, port, 0) ||
+              curl_url_set(u, CURLUPART_HOST, host, 0) ||
+              curl_url_set(u, CURLUPART_PORT, port, 0) ||
               curl_url_set(u, CURLUPART_PATH, path, CURLU_URLENCODE) ||
               curl_url_get(u, CURLUPART_URL, &url, 0);
     free(host);
@@ -844,7 +868,8 @@ static void schedule(smtp_sender *s)
     while (progress && s->running < s->max_conn) {
         progress = false;
         size_t naccts = 0;
-        for (account *a = s->acc_head; a; a = a->next) naccts++;
+        for (account *a = s->acc_head; a; a = a->next)
+            naccts++;
         for (size_t k = 0; k < naccts && s->running < s->max_conn; k++) {
             account *a = s->acc_head;
             account_unlink(s, a);
@@ -900,7 +925,8 @@ static void check_done(smtp_sender *s)
 static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
     smtp_sender *s = arg;
-    int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int action =
+        ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     int still;
     curl_multi_socket_action(s->multi, fd, action, &still);
     /* (no evtimer_del when nothing runs, unlike multi-event.c: check_done may just have added
@@ -1049,7 +1075,8 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&s->mu);
     job *list = s->out_head;
     s->out_head = s->out_tail = NULL;
-    for (job *j = list; j; j = j->next) s->stats.finished++;
+    for (job *j = list; j; j = j->next)
+        s->stats.finished++;
     pthread_mutex_unlock(&s->mu);
     s->depth++;
     while (list) {
@@ -1062,8 +1089,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     if (s->free_pending && s->depth == 0) destroy(s);
 }
 
-smtp_sender *smtp_sender_new(struct event_base *base, const smtp_sender_limits *lim,
-                             mf_error *err)
+smtp_sender *smtp_sender_new(struct event_base *base, const smtp_sender_limits *lim, mf_error *err)
 {
     static const smtp_sender_limits defaults = {0};
     if (!lim) lim = &defaults;
@@ -1233,8 +1259,8 @@ int smtp_sender_submit(smtp_sender *s, const smtp_account *acct, const char *mai
         return mf_fail(err, 422, "smtp_bad_address", NULL,
                        "the sender address is too long or has CR, LF, '<' or '>'");
     if (n == 0 || n > MAX_RCPTS || !rcpts)
-        return mf_fail(err, 422, "smtp_bad_recipients", NULL,
-                       "a message needs 1 to %d recipients", MAX_RCPTS);
+        return mf_fail(err, 422, "smtp_bad_recipients", NULL, "a message needs 1 to %d recipients",
+                       MAX_RCPTS);
     for (size_t i = 0; i < n; i++)
         if (!rcpts[i] || !*rcpts[i] || !valid_addr(rcpts[i]))
             return mf_fail(err, 422, "smtp_bad_address", NULL,
@@ -1259,7 +1285,8 @@ int smtp_sender_submit(smtp_sender *s, const smtp_account *acct, const char *mai
     j->mail_from = xasprintf("<%s>", mail_from);
     j->n = n;
     j->rcpts = xcalloc(n, sizeof(char *));
-    for (size_t i = 0; i < n; i++) j->rcpts[i] = xstrdup(rcpts[i]);
+    for (size_t i = 0; i < n; i++)
+        j->rcpts[i] = xstrdup(rcpts[i]);
     j->data = xmalloc(len ? len : 1);
     if (len) memcpy(j->data, data, len);
     j->len = len;

@@ -14,7 +14,8 @@
  * curl's docs/examples/multi-event.c), and hands every result back to the caller's event_base:
  * the done callback always runs on the thread that runs `base`, never on the worker. A slow
  * final reply delays the other transfers of the worker (never the caller's loop) by at most
- * reply_timeout.
+ * reply_timeout; one worker is enough for submission rates (each wait is one round trip plus
+ * the server's queueing), not for bulk relaying.
  *
  * One submission:
  *
@@ -27,14 +28,33 @@
  *   smtp_sender_free(): every submission not yet called back is dropped without a callback.
  *
  * Connections. libcurl's multi handle keeps a connection cache shared by all its transfers
- * (CURLMOPT_MAXCONNECTS = max_connections, CURLMOPT_MAX_TOTAL_CONNECTIONS = max_connections):
- * after a transfer its connection stays open, authenticated, and the next submission for the
- * same host, port, security, CA file, user name and secret (curl's matching rule) reuses it
- * and starts at MAIL FROM. Each submission gets its own easy handle (freed when it is done);
- * easy handles are not pooled, the connections are. An idle connection is reused up to 118 s
- * after its last use (libcurl's CURLOPT_MAXAGE_CONN default), then closed with QUIT. TLS
- * sessions are shared between transfers (a CURLSH with CURL_LOCK_DATA_SSL_SESSION), so a new
- * connection to a known server resumes TLS.
+ * (CURLMOPT_MAXCONNECTS = CURLMOPT_MAX_TOTAL_CONNECTIONS = max_connections, so idle and busy
+ * connections together never pass it): after a transfer its connection stays open and
+ * authenticated, and the next submission of the same account reuses it, starting at MAIL FROM.
+ * Each submission gets its own easy handle (freed when it is done): easy handles are not
+ * pooled, connections are. An idle connection is reused for 60 s after its last message
+ * (CURLOPT_MAXAGE_CONN), then closed; one the server has closed meanwhile is noticed by libcurl
+ * and replaced. TLS sessions are shared between transfers (a CURLSH with
+ * CURL_LOCK_DATA_SSL_SESSION), so a new connection to a known server resumes TLS.
+ * libcurl 7.88 matches a cached connection on scheme, host, port, user name and secret only:
+ * it reuses a plaintext connection for a transfer that demands STARTTLS, and a connection
+ * verified with one CA file for a transfer given another (both shown by the tests). So for
+ * each (scheme, host, port, user) the first account (security, CA file) to use it owns the
+ * cached connections; a transfer of another account on the same route gets a fresh connection
+ * closed after it (CURLOPT_FRESH_CONNECT + FORBID_REUSE), until the owner has been idle past
+ * the 60 s above.
+ *
+ * Limits. An account (security, host, port, user name, CA file) runs at most max_connections
+ * submissions at once (the value of the submission that made the account's queue; the queue
+ * is dropped when it is empty and nothing runs); all accounts together at most
+ * lim.max_connections. The others wait in the account's FIFO; accounts with waiting work get
+ * free slots in turn (round robin). Message bytes are copied at submit, so waiting submissions
+ * cost their size in memory: max_queued bounds their number.
+ *
+ * Stopping. smtp_sender_free sends QUIT on every open connection and waits for the worker;
+ * after 2 s it shuts down the sockets under libcurl (CURLOPT_OPENSOCKETFUNCTION keeps a list),
+ * so a server that does not answer cannot hold the caller's thread longer than that (a
+ * transfer still running is abandoned: its message may or may not have been accepted).
  *
  * Per-recipient outcomes. libcurl says only "some RCPT failed" (CURLOPT_MAIL_RCPT_ALLOWFAILS
  * keeps it going past refused recipients) and reports one response code. The sender therefore
@@ -49,10 +69,12 @@
  *
  * Security. TLS = implicit TLS (smtps://, port 465); STARTTLS = smtp:// with CURLUSESSL_ALL
  * (fails if the server does not offer STARTTLS); NONE = smtp:// with no TLS at all. Peer and
- * host name verification are always on (CURLOPT_SSL_VERIFYPEER / VERIFYHOST), against the
- * system store (libcurl's default CA bundle and CA path) plus ca_file when given
- * (CURLOPT_CAINFO). Credentials are refused on NONE unless the host is a loopback address
- * ("localhost", 127.0.0.0/8, ::1): a password never crosses a network in clear text.
+ * host name verification are always on (CURLOPT_SSL_VERIFYPEER / VERIFYHOST, TLS 1.2 or
+ * newer), against the system store plus ca_file when given: ca_file becomes CURLOPT_CAINFO in
+ * place of libcurl's bundle, while the system CA directory (libcurl's built-in CAPATH,
+ * /etc/ssl/certs on Debian) stays trusted. Credentials are refused on NONE unless the host
+ * is a loopback address ("localhost", 127.0.0.0/8, ::1): a password never crosses a network
+ * in clear text.
  * Passwords and tokens are copied and zeroed (sodium_memzero) when the submission is done.
  */
 #ifndef MF_SMTP_SENDER_H
@@ -69,14 +91,14 @@ enum smtp_security { SMTP_SEC_TLS = 0, SMTP_SEC_STARTTLS, SMTP_SEC_NONE };
 
 /* One sending account. The strings are copied by smtp_sender_submit. */
 typedef struct smtp_account {
-    const char *host;          /* name or address literal (IPv6 without brackets) */
-    uint16_t port;             /* 0: 465 for TLS, 587 for STARTTLS, 25 for NONE */
+    const char *host; /* name or address literal (IPv6 without brackets) */
+    uint16_t port;    /* 0: 465 for TLS, 587 for STARTTLS, 25 for NONE */
     enum smtp_security security;
     const char *username;      /* NULL or "": no AUTH */
     const char *password;      /* AUTH with what the server offers (PLAIN, LOGIN, ...) */
     const char *xoauth2_token; /* instead of password: OAuth2 bearer, AUTH XOAUTH2 only (R11) */
     const char *ca_file;       /* PEM trusted in addition to the system store; NULL or "" */
-    unsigned max_connections;  /* simultaneous connections of this account; 0 = 1 */
+    unsigned max_connections;  /* simultaneous submissions (connections) of this account; 0 = 1 */
 } smtp_account;
 
 typedef struct smtp_sender_limits {
@@ -137,17 +159,17 @@ typedef void (*smtp_done_cb)(const smtp_result *r, void *arg);
 
 /* Counters, for metrics and tests. */
 typedef struct smtp_sender_stats {
-    unsigned long submitted, finished; /* callbacks delivered count as finished */
-    unsigned long connections;         /* new connections made (libcurl's NUM_CONNECTS) */
-    unsigned queued, running;          /* now */
-    unsigned peak_running;             /* most submissions running at once so far */
+    unsigned long submitted;   /* accepted by smtp_sender_submit */
+    unsigned long finished;    /* results handed to the caller's base */
+    unsigned long connections; /* new connections made (libcurl's NUM_CONNECTS) */
+    unsigned queued, running;  /* now */
+    unsigned peak_running;     /* most submissions running at once so far */
 } smtp_sender_stats;
 
 /* A sender whose callbacks run on base (which must outlive it: free the sender first). lim may
  * be NULL (all defaults). Starts the worker thread. NULL with err filled when libcurl, the
  * thread or an eventfd cannot be had. */
-smtp_sender *smtp_sender_new(struct event_base *base, const smtp_sender_limits *lim,
-                             mf_error *err);
+smtp_sender *smtp_sender_new(struct event_base *base, const smtp_sender_limits *lim, mf_error *err);
 /* Stop the worker, close every connection (QUIT), drop every submission not yet called back
  * (no callback). Safe inside a done callback (the rest of the current batch is dropped). Sets
  * *s to NULL. */
@@ -165,6 +187,6 @@ int smtp_sender_submit(smtp_sender *s, const smtp_account *acct, const char *mai
 
 void smtp_sender_get_stats(smtp_sender *s, smtp_sender_stats *out);
 
-const char *smtp_outcome_name(enum smtp_outcome o);   /* "sent", "tempfail", "permfail" */
-const char *smtp_failure_name(enum smtp_failure f);   /* "none", "network", ... */
+const char *smtp_outcome_name(enum smtp_outcome o); /* "sent", "tempfail", "permfail" */
+const char *smtp_failure_name(enum smtp_failure f); /* "none", "network", ... */
 #endif
