@@ -7,7 +7,8 @@
  *   5xx                → failed (per-recipient outcomes kept)
  *   4xx / network      → queued again after backoff; the day's count is given back
  *   lost after DATA    → unknown: reported, never sent again (at most once)
- *   SMTP AUTH refused  → failed, and the mailbox becomes failing (R12)
+ *   SMTP AUTH refused or TLS certificate not trusted → the mailbox becomes failing (R12)
+ *                        and the message waits (queued) until the settings are fixed
  *
  * On start, messages left "sending" by a crash become "unknown" (store/outbox.c). */
 #include <fcntl.h>
@@ -143,10 +144,15 @@ static void on_sent(const smtp_result *r, void *arg)
     inflight *f = arg;
     sender_loop *s = f->s;
     db *d = engine_db(s->e);
-    enum outbox_outcome o = r->outcome == SMTP_SENT        ? OUTBOX_ACCEPTED
-                            : r->outcome == SMTP_PERMFAIL  ? OUTBOX_REFUSED
-                            : r->maybe_sent                ? OUTBOX_LOST_AFTER_DATA
-                                                           : OUTBOX_DEFERRED;
+    /* Refused credentials or a certificate that does not verify say the mailbox's settings
+     * are wrong, not the message: it waits (deferred) while the mailbox is failing (R12). */
+    int account_broken = r->outcome == SMTP_PERMFAIL &&
+                         (r->failure == SMTP_FAIL_AUTH || r->failure == SMTP_FAIL_TLS);
+    enum outbox_outcome o = r->outcome == SMTP_SENT                   ? OUTBOX_ACCEPTED
+                            : account_broken                          ? OUTBOX_DEFERRED
+                            : r->outcome == SMTP_PERMFAIL             ? OUTBOX_REFUSED
+                            : r->maybe_sent                           ? OUTBOX_LOST_AFTER_DATA
+                                                                      : OUTBOX_DEFERRED;
     time_t retry = 0;
     enum outbox_state next = outbox_after_attempt(o, f->attempts, MAX_ATTEMPTS, mf_now(), &retry);
     json_t *rj = recipients_json(r);
@@ -179,10 +185,10 @@ static void on_sent(const smtp_result *r, void *arg)
     }
     log_info("outbox: %s from %s: %s%s%s", f->id, f->address, outbox_state_name(next),
              next == OUTBOX_SENT ? "" : " — ", next == OUTBOX_SENT ? "" : r->reason);
-    if (d && r->failure == SMTP_FAIL_AUTH && r->outcome == SMTP_PERMFAIL) {
+    if (d && account_broken) {
         health_target t = {f->mailbox_id, f->org_id, f->owner_id, f->address};
-        char reason[300];
-        snprintf(reason, sizeof(reason), "the SMTP server refused the credentials: %s", r->text);
+        char reason[400];
+        snprintf(reason, sizeof(reason), "SMTP: %s", *r->reason ? r->reason : r->text);
         health_set(d, &t, "failing", reason);
     }
     free(rtext);

@@ -207,6 +207,10 @@ static bool valid_host(const char *h)
 {
     size_t n = strlen(h);
     if (n == 0 || n > 253) return false;
+    if (strchr(h, ':')) { /* only as an IPv6 address */
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, h, &a6) == 1;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)h[i];
         if (!isalnum(c) && c != '.' && c != '-' && c != ':' && c != '_') return false;
@@ -323,8 +327,12 @@ static void on_reply(job *j, int code, const char *text, size_t tlen)
 {
     j->nreplies++;
     if (j->cmd == CMD_AUTH && code == 334) return; /* a challenge: AUTH goes on */
-    /* curl closes a connection after a failed transaction: "221 Bye" is not the verdict */
-    if (j->cmd == CMD_QUIT) return;
+    /* curl closes a connection after a failed transaction, or an idle one before opening a
+     * new one: "221 Bye" is not the verdict, and a reply after it is a new greeting */
+    if (j->cmd == CMD_QUIT) {
+        j->cmd = CMD_GREETING;
+        return;
+    }
     j->last_code = code;
     j->last_cmd = j->cmd;
     strbuf_reset(&j->last_text);

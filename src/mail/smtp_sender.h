@@ -122,8 +122,8 @@ enum smtp_failure {
     SMTP_FAIL_NONE = 0,
     SMTP_FAIL_NETWORK,    /* DNS, connect refused, connection lost (TEMPFAIL) */
     SMTP_FAIL_TIMEOUT,    /* connect, reply or transfer timeout (TEMPFAIL) */
-    SMTP_FAIL_TLS,        /* certificate not verified, STARTTLS not offered or refused
-                             (PERMFAIL); handshake broken off (TEMPFAIL) */
+    SMTP_FAIL_TLS,        /* certificate not verified, STARTTLS not offered: PERMFAIL;
+                             STARTTLS refused with 4xx, handshake broken off: TEMPFAIL */
     SMTP_FAIL_AUTH,       /* AUTH refused: 5xx PERMFAIL, 4xx TEMPFAIL */
     SMTP_FAIL_GREETING,   /* greeting or EHLO refused */
     SMTP_FAIL_SENDER,     /* MAIL FROM refused */
@@ -171,16 +171,16 @@ typedef struct smtp_sender_stats {
  * thread or an eventfd cannot be had. */
 smtp_sender *smtp_sender_new(struct event_base *base, const smtp_sender_limits *lim, mf_error *err);
 /* Stop the worker, close every connection (QUIT), drop every submission not yet called back
- * (no callback). Safe inside a done callback (the rest of the current batch is dropped). Sets
- * *s to NULL. */
+ * (no callback). Blocks the caller for the QUITs, at most about 2 s (then the sockets are cut).
+ * Safe inside a done callback (the rest of the current batch is dropped). Sets *s to NULL. */
 void smtp_sender_free(smtp_sender **s);
 
-/* Queue one message for mail_from ("" = null sender "<>") to n recipients (1..1000), data = the
- * whole message with CRLF line ends (libcurl dot-stuffs it; it is copied). Addresses must not
- * contain CR, LF, NUL, '<' or '>' and be at most 256 bytes. cb is called exactly once, later,
- * on base's thread, unless the sender is freed first. -1 with err (nothing queued, no callback)
- * when the input is invalid, credentials would go in clear text to a non-loopback host, or the
- * queue is full (err->code "smtp_queue_full"). */
+/* (From base's thread, like smtp_sender_free.) Queue one message for mail_from ("" = null sender
+ * "<>") to n recipients (1..1000), data = the whole message with CRLF line ends (libcurl dot-stuffs
+ * it; it is copied). Addresses must not contain CR, LF, NUL, '<' or '>' and be at most 256 bytes.
+ * cb is called exactly once, later, on base's thread, unless the sender is freed first. -1 with err
+ * (nothing queued, no callback) when the input is invalid, credentials would go in clear text to a
+ * non-loopback host, or the queue is full (err->code "smtp_queue_full"). */
 int smtp_sender_submit(smtp_sender *s, const smtp_account *acct, const char *mail_from,
                        const char *const *rcpts, size_t n, const void *data, size_t len,
                        smtp_done_cb cb, void *arg, mf_error *err);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@
 #error "LAB_SCRIPTS_DIR must name tests/lab"
 #endif
 
-/* ---- the lab ---------------------------------------------------------------------------------- */
+/* ---- the lab ----------------------------------------------------------------------------------
+ */
 
 enum sink_kind {
     SINK_RCPT_4XX,  /* -r RCPT: every RCPT gets 450 */
@@ -52,19 +54,20 @@ enum sink_kind {
     SINK_SLOW_DOT,  /* -W .:1 : the reply to "." comes after 1 s */
     SINK_SLOW_RCPT, /* -W RCPT:3 */
     SINK_SLOW_QUIT, /* -W QUIT:10 */
+    SINK_IDLE_1S,   /* -t 1   : hangs up on a client idle for 1 s */
     SINK_COUNT,
 };
 static const struct {
     const char *name, *opts;
 } sink_defs[SINK_COUNT] = {
-    {"rcpt4xx", "-r RCPT"},  {"eod4xx", "-r ."},     {"mail5xx", "-f MAIL"},
-    {"rcpt421", "-Q RCPT"},  {"dotdrop", "-q ."},    {"slowdot", "-W .:1"},
-    {"slowrcpt", "-W RCPT:3"}, {"slowquit", "-W QUIT:10"},
+    {"rcpt4xx", "-r RCPT"},    {"eod4xx", "-r ."},         {"mail5xx", "-f MAIL"},
+    {"rcpt421", "-Q RCPT"},    {"dotdrop", "-q ."},        {"slowdot", "-W .:1"},
+    {"slowrcpt", "-W RCPT:3"}, {"slowquit", "-W QUIT:10"}, {"idle1s", "-t 1"},
 };
 
 static struct {
-    char dir[256];     /* temp folder */
-    char labdir[300];  /* dir/lab: Dovecot + Postfix + plain sink */
+    char dir[256];    /* temp folder */
+    char labdir[300]; /* dir/lab: Dovecot + Postfix + plain sink */
     char ca_file[400];
     int base;
     int smtp_port, sink_port;
@@ -124,7 +127,8 @@ static void stop_lab(void)
 static void start_watchdog(void)
 {
     int p[2];
-    if (pipe(p) != 0) return;
+    /* close-on-exec: the lab's daemons must not hold the write end (EOF = this process ended) */
+    if (pipe2(p, O_CLOEXEC) != 0) return;
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -163,7 +167,8 @@ static int start_lab(char *why, size_t whylen)
     for (int tries = 0; tries < 50 && !L.base; tries++) {
         int b = 20000 + (rand() % 9000);
         bool ok = true;
-        for (int i = 0; i < need && ok; i++) ok = port_free(b + i);
+        for (int i = 0; i < need && ok; i++)
+            ok = port_free(b + i);
         if (ok) L.base = b;
     }
     if (!L.base) {
@@ -182,8 +187,8 @@ static int start_lab(char *why, size_t whylen)
     fclose(f);
     setenv("LAB_AUTH_FAILURE_DELAY", "0 secs", 1);
     char cmd[1024], out[2048];
-    snprintf(cmd, sizeof(cmd), "%s/mail-lab.sh start %s %d %s", LAB_SCRIPTS_DIR, L.labdir,
-             L.base, users);
+    snprintf(cmd, sizeof(cmd), "%s/mail-lab.sh start %s %d %s", LAB_SCRIPTS_DIR, L.labdir, L.base,
+             users);
     if (run(cmd, out, sizeof(out)) != 0) {
         snprintf(why, whylen, "tests/lab/mail-lab.sh start failed (see stderr)");
         return -1;
@@ -211,7 +216,8 @@ static int start_lab(char *why, size_t whylen)
     return 0;
 }
 
-/* ---- a TLS front to Postfix (implicit TLS, the lab's certificate) ----------------------------- */
+/* ---- a TLS front to Postfix (implicit TLS, the lab's certificate) -----------------------------
+ */
 /* It runs on its own thread and base: smtp_sender_free blocks the test's thread while the
  * sender QUITs its connections, and the front must go on relaying meanwhile. */
 
@@ -277,8 +283,8 @@ static void front_accept(struct evconnlistener *l, evutil_socket_t fd, struct so
     (void)salen;
     SSL_CTX *ctx = arg;
     pipe_pair *pp = calloc(1, sizeof(*pp));
-    pp->tls = bufferevent_openssl_socket_new(front_base, fd, SSL_new(ctx), BUFFEREVENT_SSL_ACCEPTING,
-                                             BEV_OPT_CLOSE_ON_FREE);
+    pp->tls = bufferevent_openssl_socket_new(front_base, fd, SSL_new(ctx),
+                                             BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_openssl_set_allow_dirty_shutdown(pp->tls, 1);
     pp->plain = bufferevent_socket_new(front_base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)L.smtp_port)};
@@ -290,7 +296,6 @@ static void front_accept(struct evconnlistener *l, evutil_socket_t fd, struct so
     if (bufferevent_socket_connect(pp->plain, (struct sockaddr *)&sin, sizeof(sin)) != 0)
         pair_free(pp);
 }
-
 
 static int start_front(char *why, size_t whylen)
 {
@@ -336,7 +341,8 @@ static void stop_front(void)
     if (front_ctx) SSL_CTX_free(front_ctx);
 }
 
-/* ---- harness ---------------------------------------------------------------------------------- */
+/* ---- harness ----------------------------------------------------------------------------------
+ */
 
 #define MAX_R 8
 typedef struct got {
@@ -402,7 +408,8 @@ static bool wait_all(got *g, size_t n, double seconds)
     evtimer_add(t, &tv);
     for (;;) {
         bool all = true;
-        for (size_t i = 0; i < n; i++) all = all && g[i].done;
+        for (size_t i = 0; i < n; i++)
+            all = all && g[i].done;
         if (all || expired) break;
         event_base_loop(base, EVLOOP_ONCE);
     }
@@ -420,7 +427,8 @@ static void spin(double seconds)
     struct timeval tv = {.tv_sec = (time_t)seconds,
                          .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
     evtimer_add(t, &tv);
-    while (!expired) event_base_loop(base, EVLOOP_ONCE);
+    while (!expired)
+        event_base_loop(base, EVLOOP_ONCE);
     event_free(t);
 }
 
@@ -481,8 +489,8 @@ static char *find_delivered(const char *user, const char *token)
         const char *sub[] = {"new", "cur"};
         for (int k = 0; k < 2; k++) {
             char dirpath[600];
-            snprintf(dirpath, sizeof(dirpath), "%s/mail/example.test/%s/Maildir/%s", L.labdir,
-                     user, sub[k]);
+            snprintf(dirpath, sizeof(dirpath), "%s/mail/example.test/%s/Maildir/%s", L.labdir, user,
+                     sub[k]);
             DIR *d = opendir(dirpath);
             if (!d) continue;
             struct dirent *de;
@@ -496,7 +504,8 @@ static char *find_delivered(const char *user, const char *token)
                 strbuf_init(&sb, 1 << 20);
                 char buf[4096];
                 size_t r;
-                while ((r = fread(buf, 1, sizeof(buf), f)) > 0) (void)strbuf_add(&sb, buf, r);
+                while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
+                    (void)strbuf_add(&sb, buf, r);
                 fclose(f);
                 if (strstr(sb.buf, token)) {
                     closedir(d);
@@ -529,7 +538,8 @@ static char *maillog_since(long offset)
     strbuf_init(&sb, 4 << 20);
     char buf[4096];
     size_t r;
-    while ((r = fread(buf, 1, sizeof(buf), f)) > 0) (void)strbuf_add(&sb, buf, r);
+    while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
+        (void)strbuf_add(&sb, buf, r);
     fclose(f);
     return strbuf_detach(&sb, NULL);
 }
@@ -544,19 +554,21 @@ static long maillog_offset(void)
 static int count(const char *hay, const char *needle)
 {
     int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
     return n;
 }
 
 static void expect(const got *g, enum smtp_outcome o, enum smtp_failure f, int code)
 {
     if (g->outcome != o || g->failure != f || (code >= 0 && g->code != code))
-        fail_msg("expected %s/%s/%d, got %s/%s/%d: %s", smtp_outcome_name(o),
-                 smtp_failure_name(f), code, smtp_outcome_name(g->outcome),
-                 smtp_failure_name(g->failure), g->code, g->reason);
+        fail_msg("expected %s/%s/%d, got %s/%s/%d: %s", smtp_outcome_name(o), smtp_failure_name(f),
+                 code, smtp_outcome_name(g->outcome), smtp_failure_name(g->failure), g->code,
+                 g->reason);
 }
 
-/* ---- tests ------------------------------------------------------------------------------------ */
+/* ---- tests ------------------------------------------------------------------------------------
+ */
 
 static void test_submit_delivers_to_dovecot_via_postfix(void **state)
 {
@@ -614,8 +626,8 @@ static void test_plain_auth_allowed_on_loopback_only(void **state)
     smtp_account remote = a;
     remote.host = "smtp.example.com";
     mf_error err;
-    assert_int_equal(smtp_sender_submit(s, &remote, "bob@example.test", rcpts, 1, msg,
-                                        strlen(msg), on_done, &g, &err),
+    assert_int_equal(smtp_sender_submit(s, &remote, "bob@example.test", rcpts, 1, msg, strlen(msg),
+                                        on_done, &g, &err),
                      -1);
     assert_string_equal(err.code, "smtp_plaintext_auth");
     assert_null(strstr(err.message, "secret"));
@@ -640,20 +652,27 @@ static void test_submit_rejects_bad_input(void **state)
     const char *empty[] = {""};
     got g = {0};
     mf_error err;
-    assert_int_equal(smtp_sender_submit(s, &a, "b@example.test", ok, 0, "x", 1, on_done, &g, &err), -1);
+    assert_int_equal(smtp_sender_submit(s, &a, "b@example.test", ok, 0, "x", 1, on_done, &g, &err),
+                     -1);
     assert_string_equal(err.code, "smtp_bad_recipients");
-    assert_int_equal(smtp_sender_submit(s, &a, "b@example.test", crlf, 1, "x", 1, on_done, &g, &err), -1);
+    assert_int_equal(
+        smtp_sender_submit(s, &a, "b@example.test", crlf, 1, "x", 1, on_done, &g, &err), -1);
     assert_string_equal(err.code, "smtp_bad_address");
-    assert_int_equal(smtp_sender_submit(s, &a, "b@example.test", angle, 1, "x", 1, on_done, &g, &err), -1);
-    assert_int_equal(smtp_sender_submit(s, &a, "b@example.test", empty, 1, "x", 1, on_done, &g, &err), -1);
-    assert_int_equal(smtp_sender_submit(s, &a, "b\n@example.test", ok, 1, "x", 1, on_done, &g, &err), -1);
+    assert_int_equal(
+        smtp_sender_submit(s, &a, "b@example.test", angle, 1, "x", 1, on_done, &g, &err), -1);
+    assert_int_equal(
+        smtp_sender_submit(s, &a, "b@example.test", empty, 1, "x", 1, on_done, &g, &err), -1);
+    assert_int_equal(
+        smtp_sender_submit(s, &a, "b\n@example.test", ok, 1, "x", 1, on_done, &g, &err), -1);
     smtp_account bad = a;
     bad.host = "127.0.0.1/evil";
-    assert_int_equal(smtp_sender_submit(s, &bad, "b@example.test", ok, 1, "x", 1, on_done, &g, &err), -1);
+    assert_int_equal(
+        smtp_sender_submit(s, &bad, "b@example.test", ok, 1, "x", 1, on_done, &g, &err), -1);
     assert_string_equal(err.code, "smtp_bad_host");
     bad = a;
     bad.username = "bob";
-    assert_int_equal(smtp_sender_submit(s, &bad, "b@example.test", ok, 1, "x", 1, on_done, &g, &err), -1);
+    assert_int_equal(
+        smtp_sender_submit(s, &bad, "b@example.test", ok, 1, "x", 1, on_done, &g, &err), -1);
     assert_string_equal(err.code, "smtp_bad_credentials");
     spin(0.1);
     assert_int_equal(g.calls, 0); /* refused submissions are never called back */
@@ -894,6 +913,30 @@ static void test_connection_reused(void **state)
     }
 }
 
+static void test_connection_closed_by_server_is_replaced(void **state)
+{
+    (void)state;
+    smtp_sender *s = new_sender(NULL);
+    char tok[64];
+    char *msg = make_message(tok, sizeof(tok), "a@example.test");
+    const char *rcpts[] = {"a@example.test"};
+    smtp_account a = sink_account(L.sinks[SINK_IDLE_1S]);
+    got g;
+    submit_ok(s, &a, "bob@example.test", rcpts, 1, msg, &g);
+    assert_true(wait_all(&g, 1, 20));
+    expect(&g, SMTP_SENT, SMTP_FAIL_NONE, 250);
+    spin(1.5); /* the server drops the idle connection */
+    submit_ok(s, &a, "bob@example.test", rcpts, 1, msg, &g);
+    assert_true(wait_all(&g, 1, 20));
+    expect(&g, SMTP_SENT, SMTP_FAIL_NONE, 250);
+    assert_false(g.reused);
+    smtp_sender_stats st;
+    smtp_sender_get_stats(s, &st);
+    assert_int_equal(st.connections, 2);
+    free(msg);
+    smtp_sender_free(&s);
+}
+
 static void test_limits_queue_submissions(void **state)
 {
     (void)state;
@@ -911,18 +954,20 @@ static void test_limits_queue_submissions(void **state)
     for (int i = 0; i < 9; i++) {
         msg[i] = make_message(tok[i], sizeof(tok[i]), "carol@example.test");
         const smtp_account *acct = i % 3 == 0 ? &a : i % 3 == 1 ? &b : &c;
-        submit_ok(s, acct, acct == &a ? "alice@example.test" : "bob@example.test", rcpts, 1,
-                  msg[i], &g[i]);
+        submit_ok(s, acct, acct == &a ? "alice@example.test" : "bob@example.test", rcpts, 1, msg[i],
+                  &g[i]);
     }
     assert_true(wait_all(g, 9, 40));
-    for (int i = 0; i < 9; i++) expect(&g[i], SMTP_SENT, SMTP_FAIL_NONE, 250);
+    for (int i = 0; i < 9; i++)
+        expect(&g[i], SMTP_SENT, SMTP_FAIL_NONE, 250);
     smtp_sender_stats st;
     smtp_sender_get_stats(s, &st);
     assert_int_equal(st.peak_running, 2);
     assert_int_equal(st.running, 0);
     assert_int_equal(st.queued, 0);
     assert_true(st.connections <= 9);
-    for (int i = 0; i < 9; i++) free(msg[i]);
+    for (int i = 0; i < 9; i++)
+        free(msg[i]);
     smtp_sender_free(&s);
 }
 
@@ -1120,7 +1165,7 @@ static void test_slow_server_does_not_block_the_loop(void **state)
     event_free(tick);
     expect(&g, SMTP_SENT, SMTP_FAIL_NONE, 250);
     assert_true(g.at - t0 >= 0.9);
-    if (max_gap > 0.25) fail_msg("the caller's loop stalled %.3f s", max_gap);
+    if (max_gap > 0.5) fail_msg("the caller's loop stalled %.3f s", max_gap);
     free(msg);
     smtp_sender_free(&s);
 }
@@ -1135,13 +1180,15 @@ static void test_free_with_submissions_in_flight_calls_nothing(void **state)
     smtp_account slow = sink_account(L.sinks[SINK_SLOW_DOT]);
     slow.max_connections = 1;
     got g[3];
-    for (int i = 0; i < 3; i++) submit_ok(s, &slow, "bob@example.test", rcpts, 1, msg, &g[i]);
+    for (int i = 0; i < 3; i++)
+        submit_ok(s, &slow, "bob@example.test", rcpts, 1, msg, &g[i]);
     spin(0.2);
     double t0 = now();
     smtp_sender_free(&s); /* one running (waiting for "."), two queued */
     spin(0.2);
     assert_true(now() - t0 < 3);
-    for (int i = 0; i < 3; i++) assert_int_equal(g[i].calls, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(g[i].calls, 0);
     free(msg);
 }
 
@@ -1184,11 +1231,12 @@ static void test_free_inside_callback(void **state)
     mf_error err;
     cb_calls = 0;
     for (int i = 0; i < 4; i++)
-        assert_int_equal(smtp_sender_submit(freed_in_cb, &a, "b@example.test", rcpts, 1, "x\r\n",
-                                            3, on_done_free, NULL, &err),
+        assert_int_equal(smtp_sender_submit(freed_in_cb, &a, "b@example.test", rcpts, 1, "x\r\n", 3,
+                                            on_done_free, NULL, &err),
                          0);
     double until = now() + 10;
-    while (freed_in_cb && now() < until) event_base_loop(base, EVLOOP_ONCE);
+    while (freed_in_cb && now() < until)
+        event_base_loop(base, EVLOOP_ONCE);
     assert_null(freed_in_cb);
     spin(0.3);
     assert_int_equal(cb_calls, 1);
@@ -1234,6 +1282,7 @@ int main(void)
             T(test_lost_connection_after_final_dot_is_maybe_sent),
             T(test_transfer_timeout_is_tempfail),
             T(test_connection_reused),
+            T(test_connection_closed_by_server_is_replaced),
             T(test_limits_queue_submissions),
             T(test_starttls_with_lab_ca),
             T(test_starttls_never_reuses_a_plaintext_connection),
