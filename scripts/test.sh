@@ -29,7 +29,8 @@ fi
 ninja -C build-asan || status=1
 
 # PostgreSQL for the store tests (the neutral query API on both backends)
-if pg_url=$(tests/lab/postgres.sh start "$work/pg" 55432); then
+pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+if pg_url=$(tests/lab/postgres.sh start "$work/pg" "$pg_port"); then
   export MAILFLEET_TEST_PG_URL="$pg_url"
 else
   echo "test.sh: PostgreSQL did not start; store tests run on SQLite only" >&2
