@@ -14,7 +14,7 @@ typedef struct api_req {
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
-    char params[API_MAX_PARAMS][MF_ID_LEN + 1]; /* {} segments of the route, in order */
+    char params[API_MAX_PARAMS][128]; /* {} (id) and {t} (token) segments, in order */
     const char *body;
     size_t body_len;
     mf_user user; /* the caller (when the route needs auth) */
@@ -22,6 +22,8 @@ typedef struct api_req {
     /* answer */
     int status;
     json_t *resp; /* owned; NULL with 204 */
+    char *resp_text;         /* owned; a non-JSON answer (HTML pages) instead of resp */
+    const char *resp_type;   /* its Content-Type */
     mf_error err;
 } api_req;
 
@@ -103,6 +105,15 @@ int h_prospects_list(api_req *r);
 int h_prospects_reassign(api_req *r);
 int h_audit_list(api_req *r);
 int h_inbox(api_req *r);
+int h_sequences_create(api_req *r);
+int h_sequences_list(api_req *r);
+int h_sequences_get(api_req *r);
+int h_enroll(api_req *r);
+int h_enrollments_list(api_req *r);
+int h_enrollment_pause(api_req *r);
+int h_enrollment_resume(api_req *r);
+int h_unsubscribe_page(api_req *r);
+int h_unsubscribe_post(api_req *r);
 int h_messages_send(api_req *r);
 int h_messages_get(api_req *r);
 int h_conversations_get(api_req *r);

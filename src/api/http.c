@@ -58,7 +58,8 @@ static MHD_Result_t send_error(struct MHD_Connection *c, const mf_error *e)
 }
 
 static void handle(mf_app *app, struct MHD_Connection *c, const char *method, const char *url,
-                   conn_ctx *ctx, int *status_out, json_t **resp_out)
+                   conn_ctx *ctx, int *status_out, json_t **resp_out, char **text_out,
+                   const char **type_out)
 {
     api_req r;
     memset(&r, 0, sizeof(r));
@@ -101,11 +102,15 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
     if (rc < 0) {
         json_decref(r.resp);
         r.resp = NULL;
+        free(r.resp_text);
+        r.resp_text = NULL;
         if (r.err.status >= 500) log_errorx("%s %s: %s", method, url, r.err.message);
         api_fail_from(&r, &r.err);
     }
     *status_out = r.status;
     *resp_out = r.resp;
+    *text_out = r.resp_text;
+    *type_out = r.resp_type;
 }
 
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -138,8 +143,22 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     }
     int status;
     json_t *resp;
-    handle(s->app, c, method, url, ctx, &status, &resp);
+    char *text = NULL;
+    const char *type = NULL;
+    handle(s->app, c, method, url, ctx, &status, &resp, &text, &type);
     log_debug("%s %s -> %d", method, url, status);
+    if (text) { /* an HTML page */
+        struct MHD_Response *page =
+            MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(page, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "text/html");
+        MHD_add_response_header(page, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(page, "Content-Security-Policy", "default-src 'none'; "
+                                "style-src 'unsafe-inline'; form-action 'self'");
+        MHD_Result_t ret = MHD_queue_response(c, (unsigned)status, page);
+        MHD_destroy_response(page);
+        json_decref(resp);
+        return ret;
+    }
     MHD_Result_t ret = send_json(c, status, resp);
     json_decref(resp);
     return ret;

@@ -1,4 +1,5 @@
 /* router.c — the route table of the HTTP API (see docs/api.md) and its matcher. */
+#include <ctype.h>
 #include <string.h>
 #include "api/router.h"
 
@@ -33,6 +34,15 @@ static const route routes[] = {
     {"PUT", V1 "/master-inbox", h_master_inbox_put, ROUTE_AUTH},
     {"GET", V1 "/inbox", h_inbox, ROUTE_AUTH},
     {"POST", V1 "/messages", h_messages_send, ROUTE_AUTH},
+    {"POST", V1 "/sequences", h_sequences_create, ROUTE_AUTH},
+    {"GET", V1 "/sequences", h_sequences_list, ROUTE_AUTH},
+    {"GET", V1 "/sequences/{}", h_sequences_get, ROUTE_AUTH},
+    {"POST", V1 "/sequences/{}/enrollments", h_enroll, ROUTE_AUTH},
+    {"GET", V1 "/enrollments", h_enrollments_list, ROUTE_AUTH},
+    {"POST", V1 "/enrollments/{}/pause", h_enrollment_pause, ROUTE_AUTH},
+    {"POST", V1 "/enrollments/{}/resume", h_enrollment_resume, ROUTE_AUTH},
+    {"GET", "/u/{t}", h_unsubscribe_page, ROUTE_PUBLIC},
+    {"POST", "/u/{t}", h_unsubscribe_post, ROUTE_PUBLIC},
     {"GET", V1 "/messages/{}", h_messages_get, ROUTE_AUTH},
     {"GET", V1 "/conversations/{}", h_conversations_get, ROUTE_AUTH},
     {"POST", V1 "/mailbox-requests", h_requests_create, ROUTE_AUTH},
@@ -48,22 +58,35 @@ static const route routes[] = {
     {"POST", V1 "/notifications/{}/read", h_notifications_read, ROUTE_AUTH},
 };
 
-/* Compare path to pattern segment by segment; "{}" takes one id-shaped segment. */
+/* A link token: letters, digits, '-' and '_' (base64url). */
+static int token_valid(const char *t)
+{
+    for (; *t; t++) {
+        if (!isalnum((unsigned char)*t) && *t != '-' && *t != '_') return 0;
+    }
+    return 1;
+}
+
+/* Compare path to pattern segment by segment; "{}" takes one id-shaped segment, "{t}" one
+ * token-shaped segment. */
 static int path_matches(const char *pattern, const char *path, api_req *r)
 {
     int np = 0;
     const char *p = pattern, *s = path;
     while (*p && *s) {
-        if (p[0] == '{' && p[1] == '}') {
+        int is_id = p[0] == '{' && p[1] == '}';
+        int is_token = p[0] == '{' && p[1] == 't' && p[2] == '}';
+        if (is_id || is_token) {
             const char *end = strchr(s, '/');
             size_t len = end ? (size_t)(end - s) : strlen(s);
-            if (len == 0 || len >= sizeof(r->params[0]) || np == API_MAX_PARAMS) return 0;
+            size_t max = is_id ? MF_ID_LEN : sizeof(r->params[0]);
+            if (len == 0 || len >= max || np == API_MAX_PARAMS) return 0;
             memcpy(r->params[np], s, len);
             r->params[np][len] = '\0';
-            if (!mf_id_valid(r->params[np])) return 0;
+            if (is_id ? !mf_id_valid(r->params[np]) : !token_valid(r->params[np])) return 0;
             np++;
             s += len;
-            p += 2;
+            p += is_id ? 2 : 3;
         } else if (*p == *s) {
             p++;
             s++;

@@ -346,6 +346,15 @@ int ops_master_inbox_set(db *d, const mf_actor *a, char *const *ids, int n, cons
         }
     }
     for (int i = 0; i < n && rc == 0; i++) rc = mailboxes_set_master(d, mbs[i].id, master_id, err);
+    /* R19: the routing changed, so leads paused for their master resume (a master that is down
+     * pauses them again at the scheduler's next look) */
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = db_exec(d, err,
+                     "UPDATE enrollments SET state = 'active', pause_reason = NULL WHERE "
+                     "mailbox_id = ? AND state = 'paused' AND pause_reason = 'master_inbox_down'",
+                     mbs[i].id, DB_END) < 0
+                 ? -1
+                 : 0;
     if (rc == 0) {
         /* audit once; notify each owner an admin acted for (R19, R28) */
         json_t *list = json_array();

@@ -116,6 +116,19 @@ typedef struct mf_message_input {
 int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_input *in,
                      char out_id[MF_ID_LEN], mf_error *err);
 
+/* ---- sequences (sequence_ops.c) ---- */
+#include "store/sequences.h"
+/* R18: steps validated as templates; no mailbox_id → the owner's default (R16). */
+int ops_sequence_create(db *d, const mf_actor *a, mf_sequence *s, const mf_step *steps, int n,
+                        mf_error *err);
+int ops_sequence_visible(db *d, const mf_actor *a, const char *id, mf_sequence *s, mf_error *err);
+int ops_enroll(db *d, const mf_actor *a, const char *sequence_id, char *const *prospect_ids,
+               int n, void (*each)(const mf_enrollment *, void *), void *ctx, mf_error *err);
+int ops_enrollment_set(db *d, const mf_actor *a, const char *id, int pause, mf_enrollment *out,
+                       mf_error *err);
+/* R25: one-click unsubscribe by the link's token (no account). */
+int ops_unsubscribe(db *d, const char *token, mf_enrollment *out, mf_error *err);
+
 /* shared by the ops files */
 /* End the transaction: commit when rc is 0, else roll back; returns 0 or -1. */
 int ops_finish(db *d, int rc, mf_error *err);

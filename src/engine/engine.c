@@ -1,14 +1,48 @@
 /* engine.c — the engine's loop thread: reconciles sessions with the mailboxes in the store;
  * see engine.h. */
 #include <stdlib.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 #include "engine/engine_internal.h"
 #include "engine/sender.h"
+#include "engine/sequencer.h"
 #include "mail/message_parse.h"
 #include "util/log.h"
+
+/* The zone of a mailbox (cached); UTC when the name is unknown. */
+const sendday_zone *engine_zone(engine *s, const char *name)
+{
+    for (int i = 0; i < s->nzones; i++)
+        if (strcmp(s->zones[i].name, name) == 0) return s->zones[i].zone;
+    sendday_zone *z = NULL;
+    if (sendday_zone_name_valid(name)) {
+        char path[300];
+        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            struct stat st;
+            if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= SENDDAY_TZIF_MAX) {
+                char *buf = xmalloc((size_t)st.st_size);
+                if (read(fd, buf, (size_t)st.st_size) == st.st_size)
+                    sendday_zone_from_tzif(buf, (size_t)st.st_size, &z, NULL);
+                free(buf);
+            }
+            close(fd);
+        }
+    }
+    if (!z) sendday_zone_from_posix("UTC0", &z, NULL);
+    if (s->nzones < (int)(sizeof(s->zones) / sizeof(s->zones[0]))) {
+        snprintf(s->zones[s->nzones].name, sizeof(s->zones[0].name), "%s", name);
+        s->zones[s->nzones++].zone = z;
+    }
+    return z;
+}
 
 db *engine_db(engine *e)
 {
@@ -98,11 +132,22 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     sender_wake(e->sender);
 }
 
+static void on_api_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    engine *e = arg;
+    reconcile(e);
+    sequencer_wake(e->sequencer);
+    sender_wake(e->sender);
+}
+
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     engine *e = arg;
+    sequencer_free(&e->sequencer);
     sender_free(&e->sender);
     for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
     e->nsessions = 0;
@@ -115,8 +160,10 @@ static void *loop_main(void *arg)
     mf_error err;
     e->sender = sender_start(e, &err);
     if (!e->sender) log_errorx("engine: the outbox cannot send: %s", err.message);
+    e->sequencer = sequencer_start(e);
     reconcile(e);
     event_base_dispatch(e->base);
+    sequencer_free(&e->sequencer);
     sender_free(&e->sender);
     app_db_release();
     return NULL;
@@ -146,11 +193,13 @@ engine *engine_start(mf_app *app, mf_error *err)
     }
     e->base = event_base_new();
     e->wake_ev = event_new(e->base, -1, 0, on_wake, e);
+    e->api_wake_ev = event_new(e->base, -1, 0, on_api_wake, e);
     e->stop_ev = event_new(e->base, -1, 0, on_stop, e);
     e->tick_ev = event_new(e->base, -1, EV_PERSIST, on_wake, e);
     struct timeval tick = {.tv_sec = app->cfg.engine_tick_seconds, .tv_usec = 0};
     event_add(e->tick_ev, &tick);
     if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
+        event_free(e->api_wake_ev);
         event_free(e->wake_ev);
         event_free(e->stop_ev);
         event_free(e->tick_ev);
@@ -168,7 +217,7 @@ engine *engine_start(mf_app *app, mf_error *err)
 
 void engine_wake(engine *e)
 {
-    if (e && e->running) event_active(e->wake_ev, 0, 0);
+    if (e && e->running) event_active(e->api_wake_ev, 0, 0);
 }
 
 void engine_stop(engine **ep)
@@ -183,10 +232,12 @@ void engine_stop(engine **ep)
         pthread_join(e->thread, NULL);
     }
     event_free(e->wake_ev);
+    event_free(e->api_wake_ev);
     event_free(e->stop_ev);
     event_free(e->tick_ev);
     event_base_free(e->base);
     SSL_CTX_free(e->ssl_ctx);
     free(e->sessions);
+    for (int i = 0; i < e->nzones; i++) sendday_zone_free(&e->zones[i].zone);
     free(e);
 }

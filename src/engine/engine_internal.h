@@ -4,6 +4,7 @@
 #define MF_ENGINE_INTERNAL_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "core/sendday.h"
 #include "engine/engine.h"
 #include "mail/imap_client.h"
 #include "store/messages.h"
@@ -14,14 +15,23 @@ struct event;
 struct engine {
     mf_app *app;
     struct event_base *base;
-    struct event *wake_ev, *tick_ev, *stop_ev;
+    struct event *wake_ev, *api_wake_ev, *tick_ev, *stop_ev; /* api_wake: also sequences */
     SSL_CTX *ssl_ctx;
     struct session **sessions;
     size_t nsessions, cap;
     pthread_t thread;
     bool running;
     struct sender_loop *sender; /* the outbox runner (sender.c) */
+    struct sequencer *sequencer; /* the sequence scheduler (sequencer.c) */
+    struct {
+        char name[SENDDAY_ZONE_NAME_MAX];
+        sendday_zone *zone;
+    } zones[64];
+    int nzones;
 };
+
+/* The time zone of that IANA name, loaded once from /usr/share/zoneinfo; UTC when unknown. */
+const sendday_zone *engine_zone(engine *e, const char *name);
 
 /* The engine's database connection (this thread's). NULL with a log line on failure. */
 db *engine_db(engine *e);

@@ -9,6 +9,7 @@
 #include "mail/message_parse.h"
 #include "store/messages.h"
 #include "util/log.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 
 typedef struct ours_ctx {
@@ -34,6 +35,56 @@ static char *join_addrs(const msg_address *a, size_t n)
         strbuf_addstr(&sb, a[i].addr);
     }
     return strbuf_detach(&sb, NULL);
+}
+
+/* R22/R23: what an answer to sequence mail does to its enrollment — a reply stops it, a hard
+ * bounce stops it and marks the prospect bounced, an out-of-office pauses it until the stated
+ * return date (else 7 days). */
+static void apply_to_enrollment(db *d, const classify_result *cr)
+{
+    char enrollment[MF_ID_LEN] = "";
+    if (cr->match == CLASSIFY_MATCH_TRACKING_ID) {
+        /* sequence mail's tracking id is "<enrollment id>-<step>" */
+        const char *dash = strrchr(cr->tracking_id, '-');
+        if (strncmp(cr->tracking_id, "enr_", 4) == 0 && dash &&
+            (size_t)(dash - cr->tracking_id) < sizeof(enrollment))
+            snprintf(enrollment, sizeof(enrollment), "%.*s", (int)(dash - cr->tracking_id),
+                     cr->tracking_id);
+    } else if (cr->outbound_id[0]) {
+        db_stmt *st = db_prepare(d, "SELECT enrollment_id FROM outbox WHERE message_id = ? AND "
+                                    "enrollment_id IS NOT NULL LIMIT 1", NULL);
+        if (st) {
+            db_bind_text(st, 1, cr->outbound_id);
+            if (db_step(st) == DB_ROW) {
+                const char *v = db_col_text(st, 0);
+                snprintf(enrollment, sizeof(enrollment), "%s", v ? v : "");
+            }
+            db_finalize(&st);
+        }
+    }
+    if (!enrollment[0]) return;
+    char when[MF_TIME_LEN];
+    switch (cr->kind) {
+    case CLASSIFY_REPLY:
+        db_exec(d, NULL, "UPDATE enrollments SET state = 'replied', pause_reason = NULL WHERE id "
+                         "= ? AND state IN ('active','paused')", enrollment, DB_END);
+        break;
+    case CLASSIFY_BOUNCE:
+        if (cr->bounce != CLASSIFY_BOUNCE_HARD) break;
+        db_exec(d, NULL, "UPDATE enrollments SET state = 'bounced', pause_reason = NULL WHERE id "
+                         "= ? AND state IN ('active','paused')", enrollment, DB_END);
+        db_exec(d, NULL, "UPDATE prospects SET bounced = 1 WHERE id = (SELECT prospect_id FROM "
+                         "enrollments WHERE id = ?)", enrollment, DB_END);
+        break;
+    case CLASSIFY_AUTO_REPLY:
+        mf_time_format(cr->return_date > mf_now() ? cr->return_date : mf_now() + 7 * 86400, when);
+        db_exec(d, NULL, "UPDATE enrollments SET state = 'paused', pause_reason = "
+                         "'out_of_office', resume_at = ? WHERE id = ? AND state = 'active'",
+                when, enrollment, DB_END);
+        break;
+    default:
+        break;
+    }
 }
 
 int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
@@ -134,6 +185,7 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
     if (rc < 0)
         log_warnx("ingest: cannot store uid %lld of %s: %s", (long long)src->uid,
                   src->mailbox_address, err.message);
+    if (rc == 0 && stored && !outgoing) apply_to_enrollment(d, &cr);
     free(to);
     free(cc);
     message_parsed_free(&p);

@@ -32,7 +32,6 @@
 #include "util/log.h"
 
 #define MAX_ATTEMPTS 8
-#define ZONES_MAX 64
 
 struct inflight;
 
@@ -41,11 +40,6 @@ struct sender_loop {
     struct inflight *inflight;
     smtp_sender *smtp;
     struct event *tick;
-    struct {
-        char name[SENDDAY_ZONE_NAME_MAX];
-        sendday_zone *zone;
-    } zones[ZONES_MAX];
-    int nzones;
 };
 
 typedef struct inflight {
@@ -59,35 +53,6 @@ typedef struct inflight {
     char day[SENDDAY_KEY_LEN];
     int attempts;
 } inflight;
-
-/* The zone of a mailbox (cached); UTC when the name is unknown. */
-static const sendday_zone *zone_for(sender_loop *s, const char *name)
-{
-    for (int i = 0; i < s->nzones; i++)
-        if (strcmp(s->zones[i].name, name) == 0) return s->zones[i].zone;
-    sendday_zone *z = NULL;
-    if (sendday_zone_name_valid(name)) {
-        char path[300];
-        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
-        int fd = open(path, O_RDONLY);
-        if (fd >= 0) {
-            struct stat st;
-            if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= SENDDAY_TZIF_MAX) {
-                char *buf = xmalloc((size_t)st.st_size);
-                if (read(fd, buf, (size_t)st.st_size) == st.st_size)
-                    sendday_zone_from_tzif(buf, (size_t)st.st_size, &z, NULL);
-                free(buf);
-            }
-            close(fd);
-        }
-    }
-    if (!z) sendday_zone_from_posix("UTC0", &z, NULL);
-    if (s->nzones < ZONES_MAX) {
-        snprintf(s->zones[s->nzones].name, sizeof(s->zones[0].name), "%s", name);
-        s->zones[s->nzones++].zone = z;
-    }
-    return z;
-}
 
 /* The SMTP settings of a mailbox as an account; strings owned by *json (free both). */
 static int smtp_account_of(sender_loop *s, const char *mailbox_id, smtp_account *a, json_t **json,
@@ -230,7 +195,7 @@ static void send_one(const mf_outbox_row *row, void *arg)
     time_t now = mf_now();
     int usable = strcmp(m.status, "failing") != 0 && strcmp(m.status, "disconnected") != 0;
     char day[SENDDAY_KEY_LEN];
-    sendday_day_key(zone_for(s, tz), now, day);
+    sendday_day_key(engine_zone(s->e, tz), now, day);
     int sent = mailbox_sent_on(d, m.id, day, NULL);
     /* R15: over the limit waits for the next local day; the gap spaces sends out */
     if (!usable || sent < 0 || sent >= m.daily_limit || (gap > 0 && last && now < last + gap)) {
@@ -336,6 +301,5 @@ void sender_free(sender_loop **sp)
         free(f);
     }
     if (s->tick) event_free(s->tick);
-    for (int i = 0; i < s->nzones; i++) sendday_zone_free(&s->zones[i].zone);
     free(s);
 }

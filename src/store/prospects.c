@@ -114,7 +114,36 @@ int prospects_pause_for_mailbox(db *d, const char *mailbox_id, const char *reaso
                         "UPDATE prospects SET state = 'paused', pause_reason = ? "
                         "WHERE mailbox_id = ? AND state = 'active'",
                         reason, mailbox_id, DB_END);
-    return n < 0 ? -1 : (int)n;
+    if (n < 0) return -1;
+    /* their sequences stop where they are (R8: "resuming where they stopped") */
+    if (db_exec(d, err,
+                "UPDATE enrollments SET state = 'paused', pause_reason = ? WHERE mailbox_id = ? "
+                "AND state = 'active'",
+                reason, mailbox_id, DB_END) < 0)
+        return -1;
+    return (int)n;
+}
+
+/* R8: the tagged prospects' enrollments send from the new mailbox and resume. */
+static int resume_enrollments(db *d, const char *org_id, const char *tag, const char *mailbox_id,
+                              const char *only_for, mf_error *err)
+{
+    const char *sql =
+        only_for
+            ? "UPDATE enrollments SET mailbox_id = ?, state = CASE WHEN state = 'paused' AND "
+              "pause_reason IN ('owner_change','mailbox_removed') THEN 'active' ELSE state END, "
+              "pause_reason = CASE WHEN pause_reason IN ('owner_change','mailbox_removed') THEN "
+              "NULL ELSE pause_reason END WHERE org_id = ? AND prospect_id IN (SELECT prospect_id "
+              "FROM prospect_tags WHERE tag = ?) AND prospect_id IN (SELECT id FROM prospects "
+              "WHERE owner_id = ? OR mailbox_id IN (SELECT id FROM mailboxes WHERE owner_id = ?))"
+            : "UPDATE enrollments SET mailbox_id = ?, state = CASE WHEN state = 'paused' AND "
+              "pause_reason IN ('owner_change','mailbox_removed') THEN 'active' ELSE state END, "
+              "pause_reason = CASE WHEN pause_reason IN ('owner_change','mailbox_removed') THEN "
+              "NULL ELSE pause_reason END WHERE org_id = ? AND prospect_id IN (SELECT prospect_id "
+              "FROM prospect_tags WHERE tag = ?)";
+    int64_t n = only_for ? db_exec(d, err, sql, mailbox_id, org_id, tag, only_for, only_for, DB_END)
+                         : db_exec(d, err, sql, mailbox_id, org_id, tag, DB_END);
+    return n < 0 ? -1 : 0;
 }
 
 int prospects_reassign(db *d, const char *org_id, const char *tag, const char *mailbox_id,
@@ -128,10 +157,16 @@ int prospects_reassign(db *d, const char *org_id, const char *tag, const char *m
     int64_t n;
     if (!only_for) {
         n = db_exec(d, err, base, mailbox_id, owner_id, org_id, tag, DB_END);
+        if (n >= 0 && resume_enrollments(d, org_id, tag, mailbox_id, NULL, err) < 0) return -1;
     } else {
         char *sql = xasprintf("%s AND (owner_id = ? OR mailbox_id IN "
                               "(SELECT id FROM mailboxes WHERE owner_id = ?))",
                               base);
+        /* enrollments first: the prospects' owner changes below */
+        if (resume_enrollments(d, org_id, tag, mailbox_id, only_for, err) < 0) {
+            free(sql);
+            return -1;
+        }
         n = db_exec(d, err, sql, mailbox_id, owner_id, org_id, tag, only_for, only_for, DB_END);
         free(sql);
     }
