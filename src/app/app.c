@@ -1,9 +1,16 @@
 /* app.c — process context: config, key, per-thread database connections; see app.h. */
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 #include "app/app.h"
+#include "core/sendday.h"
 #include "store/migrate.h"
+#include "store/store.h"
 #include "util/log.h"
 
 static pthread_key_t db_key;
@@ -31,6 +38,7 @@ int app_init(mf_app *app, const char *config_path, const char *db_override,
     if (mf_config_load(&app->cfg, config_path, err) < 0) return -1;
     if (db_override && mf_config_set(&app->cfg, "db", db_override, err) < 0) return -1;
     if (listen_override && mf_config_set(&app->cfg, "listen", listen_override, err) < 0) return -1;
+    store_set_day_key(app_day_key);
     enum mf_log_level lvl;
     if (log_parse_level(app->cfg.log_level, &lvl) == 0) log_set_level(lvl);
     return mf_key_load(app->cfg.key_file, &app->key, err);
@@ -61,6 +69,63 @@ void app_db_release(void)
         pthread_setspecific(db_key, NULL);
         db_close(&d);
     }
+}
+
+static pthread_mutex_t zones_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char name[SENDDAY_ZONE_NAME_MAX];
+    sendday_zone *zone;
+} zones[128];
+static int nzones;
+
+static sendday_zone *load_zone(const char *name)
+{
+    sendday_zone *z = NULL;
+    if (sendday_zone_name_valid(name)) {
+        char path[300];
+        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            struct stat st;
+            if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= SENDDAY_TZIF_MAX) {
+                char *buf = xmalloc((size_t)st.st_size);
+                if (read(fd, buf, (size_t)st.st_size) == st.st_size)
+                    sendday_zone_from_tzif(buf, (size_t)st.st_size, &z, NULL);
+                free(buf);
+            }
+            close(fd);
+        }
+    }
+    if (!z) sendday_zone_from_posix("UTC0", &z, NULL);
+    return z;
+}
+
+const sendday_zone *app_zone(const char *name)
+{
+    pthread_mutex_lock(&zones_mu);
+    const sendday_zone *found = NULL;
+    for (int i = 0; i < nzones && !found; i++)
+        if (strcmp(zones[i].name, name) == 0) found = zones[i].zone;
+    if (!found) {
+        sendday_zone *z = load_zone(name);
+        if (nzones < (int)(sizeof(zones) / sizeof(zones[0]))) {
+            snprintf(zones[nzones].name, sizeof(zones[0].name), "%s", name);
+            zones[nzones++].zone = z;
+            found = z;
+        } else {
+            /* the cache is full: keep the process's zones bounded, fall back to UTC */
+            sendday_zone_free(&z);
+            found = zones[0].zone;
+        }
+    }
+    pthread_mutex_unlock(&zones_mu);
+    return found;
+}
+
+int app_day_key(const char *tz, time_t t, char out[11])
+{
+    const sendday_zone *z = app_zone(tz && *tz ? tz : "UTC");
+    return z ? sendday_day_key(z, t, out) : -1;
 }
 
 void app_wake_engine(mf_app *app)

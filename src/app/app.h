@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef struct mf_app {
     mf_config cfg;
@@ -32,6 +33,12 @@ void app_deinit(mf_app *app);
 /* This thread's connection to cfg.db (opened on first use). NULL with err on failure. */
 db *app_db(mf_app *app, mf_error *err);
 void app_db_release(void); /* close this thread's connection */
+/* The time zone of an IANA name, loaded once from /usr/share/zoneinfo (UTC when unknown);
+ * thread-safe, lives as long as the process. */
+struct sendday_zone;
+const struct sendday_zone *app_zone(const char *name);
+/* The local day key "YYYY-MM-DD" of t in zone tz (for the store, R15). */
+int app_day_key(const char *tz, time_t t, char out[11]);
 /* Tell the engine (when one runs in this process) that mailboxes changed. */
 void app_wake_engine(mf_app *app);
 /* Engine side: messages were stored. API side: wait (at most timeout_ms) until the sequence

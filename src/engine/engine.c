@@ -15,33 +15,10 @@
 #include "mail/message_parse.h"
 #include "util/log.h"
 
-/* The zone of a mailbox (cached); UTC when the name is unknown. */
-const sendday_zone *engine_zone(engine *s, const char *name)
+const sendday_zone *engine_zone(engine *e, const char *name)
 {
-    for (int i = 0; i < s->nzones; i++)
-        if (strcmp(s->zones[i].name, name) == 0) return s->zones[i].zone;
-    sendday_zone *z = NULL;
-    if (sendday_zone_name_valid(name)) {
-        char path[300];
-        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
-        int fd = open(path, O_RDONLY);
-        if (fd >= 0) {
-            struct stat st;
-            if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= SENDDAY_TZIF_MAX) {
-                char *buf = xmalloc((size_t)st.st_size);
-                if (read(fd, buf, (size_t)st.st_size) == st.st_size)
-                    sendday_zone_from_tzif(buf, (size_t)st.st_size, &z, NULL);
-                free(buf);
-            }
-            close(fd);
-        }
-    }
-    if (!z) sendday_zone_from_posix("UTC0", &z, NULL);
-    if (s->nzones < (int)(sizeof(s->zones) / sizeof(s->zones[0]))) {
-        snprintf(s->zones[s->nzones].name, sizeof(s->zones[0].name), "%s", name);
-        s->zones[s->nzones++].zone = z;
-    }
-    return z;
+    (void)e;
+    return app_zone(name);
 }
 
 db *engine_db(engine *e)
@@ -238,6 +215,5 @@ void engine_stop(engine **ep)
     event_base_free(e->base);
     SSL_CTX_free(e->ssl_ctx);
     free(e->sessions);
-    for (int i = 0; i < e->nzones; i++) sendday_zone_free(&e->zones[i].zone);
     free(e);
 }

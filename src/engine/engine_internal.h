@@ -23,11 +23,6 @@ struct engine {
     bool running;
     struct sender_loop *sender; /* the outbox runner (sender.c) */
     struct sequencer *sequencer; /* the sequence scheduler (sequencer.c) */
-    struct {
-        char name[SENDDAY_ZONE_NAME_MAX];
-        sendday_zone *zone;
-    } zones[64];
-    int nzones;
 };
 
 /* The time zone of that IANA name, loaded once from /usr/share/zoneinfo; UTC when unknown. */

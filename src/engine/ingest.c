@@ -138,7 +138,28 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
         classify_message(&in, is_ours, &oc, &cr);
     }
     char outbound_row[MF_ID_LEN] = "";
-    if (cr.outbound_id[0] && cr.match != CLASSIFY_MATCH_TRACKING_ID &&
+    if (cr.match == CLASSIFY_MATCH_TRACKING_ID) {
+        /* our tracking id names the outbox row (one-off "out_...") or the enrollment's step
+         * ("enr_...-N"): find the Message-ID we really sent */
+        char out_id[MF_ID_LEN] = "";
+        const char *dash = strrchr(cr.tracking_id, '-');
+        db_stmt *st = NULL;
+        if (strncmp(cr.tracking_id, "out_", 4) == 0) {
+            st = db_prepare(d, "SELECT message_id FROM outbox WHERE id = ?", NULL);
+            if (st) db_bind_text(st, 1, cr.tracking_id);
+        } else if (strncmp(cr.tracking_id, "enr_", 4) == 0 && dash) {
+            snprintf(out_id, sizeof(out_id), "enrollment:%.*s:step:%s",
+                     (int)(dash - cr.tracking_id), cr.tracking_id, dash + 1);
+            st = db_prepare(d, "SELECT message_id FROM outbox WHERE unique_key = ?", NULL);
+            if (st) db_bind_text(st, 1, out_id);
+        }
+        if (st && db_step(st) == DB_ROW) {
+            const char *mid = db_col_text(st, 0);
+            if (mid) snprintf(cr.outbound_id, sizeof(cr.outbound_id), "%s", mid);
+        }
+        db_finalize(&st);
+    }
+    if (cr.outbound_id[0] &&
         messages_find_outbound(d, src->mailbox_id, cr.outbound_id, outbound_row, NULL) != 1)
         outbound_row[0] = '\0';
 

@@ -197,8 +197,48 @@ static void send_one(const mf_outbox_row *row, void *arg)
     char day[SENDDAY_KEY_LEN];
     sendday_day_key(engine_zone(s->e, tz), now, day);
     int sent = mailbox_sent_on(d, m.id, day, NULL);
-    /* R15: over the limit waits for the next local day; the gap spaces sends out */
+    /* R15: over the limit waits for the next local day (moved there, so a full mailbox's
+     * backlog never holds up other mailboxes); the gap spaces sends out */
+    if (usable && sent >= 0 && sent >= m.daily_limit) {
+        char next[MF_TIME_LEN];
+        mf_time_format(now + sendday_seconds_to_midnight(engine_zone(s->e, tz), now), next);
+        db_exec(d, NULL,
+                "UPDATE outbox SET next_attempt_at = ? WHERE mailbox_id = ? AND status = 'queued' "
+                "AND next_attempt_at < ?",
+                next, m.id, next, DB_END);
+    }
     if (!usable || sent < 0 || sent >= m.daily_limit || (gap > 0 && last && now < last + gap)) {
+        mf_mailbox_clear(&m);
+        return;
+    }
+    /* R25: the suppression list is checked at send time, not only when queued */
+    json_t *rc_list = json_loads(row->rcpts_json, 0, NULL);
+    size_t i;
+    json_t *v;
+    int blocked = 0;
+    json_array_foreach(rc_list, i, v)
+    {
+        char norm[MF_ADDR_MAX];
+        const char *a = json_string_value(v);
+        if (!a || address_normalize(a, norm, NULL) < 0) continue;
+        db_stmt *q = db_prepare(d, "SELECT 1 FROM suppressions WHERE org_id = ? AND "
+                                   "address_norm = ?", NULL);
+        if (!q) continue;
+        db_bind_text(q, 1, m.org_id);
+        db_bind_text(q, 2, norm);
+        blocked |= db_step(q) == DB_ROW;
+        db_finalize(&q);
+    }
+    json_decref(rc_list);
+    if (blocked) {
+        if (db_begin(d, &err) == 0) {
+            int ok = outbox_claim(d, row->id, &err) == 1 &&
+                     outbox_finish(d, row->id, "failed",
+                                   "a recipient is on the organisation's suppression list (R25)",
+                                   NULL, 0, &err) == 0;
+            if (ok) db_commit(d, &err);
+            else db_rollback(d);
+        }
         mf_mailbox_clear(&m);
         return;
     }

@@ -4,16 +4,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "store/store.h"
 
 #define MAILBOX_COLS                                                                               \
     "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
     "is_default, sender_name, signature, daily_limit, sent_today, master_id, created_at, "          \
-    "messages_imported, backfill_done, last_sync_at"
+    "messages_imported, backfill_done, last_sync_at, time_zone, sent_day"
 
 #define MAILBOX_INSERT_COLS                                                                        \
     "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
     "is_default, sender_name, signature, daily_limit, sent_today, master_id, created_at"
+
+static int (*day_key_fn)(const char *tz, time_t t, char out[11]);
+
+void store_set_day_key(int (*fn)(const char *tz, time_t t, char out[11]))
+{
+    day_key_fn = fn;
+}
+
+/* 0 and out set, or -1. */
+static int day_key(const char *tz, time_t t, char out[11])
+{
+    if (day_key_fn) return day_key_fn(tz, t, out);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return strftime(out, 11, "%Y-%m-%d", &tm) == 10 ? 0 : -1;
+}
 
 void mf_mailbox_clear(mf_mailbox *m)
 {
@@ -43,6 +60,12 @@ static void mailbox_from_row(db_stmt *st, void *out)
     m->messages_imported = db_col_int64(st, 16);
     m->backfill_done = (int)db_col_int64(st, 17);
     store_copy(m->last_sync_at, sizeof(m->last_sync_at), st, 18);
+    store_copy(m->time_zone, sizeof(m->time_zone), st, 19);
+    /* R15: a count left from an earlier local day is not today's */
+    const char *sent_day = db_col_text(st, 20);
+    char today[11];
+    if (!day_key(m->time_zone, mf_now(), today) && (!sent_day || strcmp(sent_day, today) != 0))
+        m->sent_today = 0;
 }
 
 int mailboxes_insert(db *d, mf_mailbox *m, const char *imap_sealed, const char *smtp_sealed,

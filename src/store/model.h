@@ -49,6 +49,7 @@ typedef struct mf_mailbox {
     int sent_today;
     char master_id[MF_ID_LEN]; /* "" when none */
     char created_at[MF_TIME_LEN];
+    char time_zone[128];
     /* sync progress (R13) */
     int64_t messages_imported;
     int backfill_done;

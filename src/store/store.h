@@ -70,6 +70,10 @@ int slots_list(db *d, const char *org_id, const char *user_id, mf_page *pg,
 int slots_free_count(db *d, const char *org_id, mf_error *err);
 
 /* mailboxes.c */
+/* R15: how the store tells which local day it is in a time zone ("YYYY-MM-DD"), set by the
+ * application (zone files are its business); when unset, days are UTC. A mailbox read from the
+ * store shows sent_today only when its count is of the current local day. */
+void store_set_day_key(int (*fn)(const char *tz, time_t t, char out[11]));
 int mailboxes_insert(db *d, mf_mailbox *m, const char *imap_sealed, const char *smtp_sealed,
                      mf_error *err);
 int mailboxes_get(db *d, const char *id, mf_mailbox *m, mf_error *err);
