@@ -178,10 +178,17 @@ int h_team_connections(api_req *r)
         json_decref(t.members);
         return -1;
     }
+    /* R15: the team's sending capacity is the sum of its mailboxes' daily limits */
+    int capacity = store_count(r->d, "SELECT COALESCE(SUM(daily_limit), 0) FROM mailboxes WHERE "
+                                     "org_id = ?", org, &r->err);
+    if (capacity < 0) {
+        json_decref(t.members);
+        return -1;
+    }
     char display[32];
     snprintf(display, sizeof(display), "%d/%d", t.used, t.available);
     return api_ok(r, 200,
-                  json_pack("{s:s,s:i,s:i,s:s,s:i,s:o}", "org_id", org, "used", t.used, "available",
-                            t.available, "display", display, "unassigned_slots", free_slots,
-                            "members", t.members));
+                  json_pack("{s:s,s:i,s:i,s:s,s:i,s:i,s:o}", "org_id", org, "used", t.used,
+                            "available", t.available, "display", display, "unassigned_slots",
+                            free_slots, "daily_capacity", capacity, "members", t.members));
 }

@@ -35,9 +35,12 @@
 
 struct inflight;
 
+#define MAX_INFLIGHT 512 /* messages handed to the SMTP sender and not yet answered */
+
 struct sender_loop {
     engine *e;
     struct inflight *inflight;
+    int ninflight;
     smtp_sender *smtp;
     struct event *tick;
 };
@@ -160,10 +163,12 @@ static void on_sent(const smtp_result *r, void *arg)
     for (inflight **pp = &s->inflight; *pp; pp = &(*pp)->next) {
         if (*pp == f) {
             *pp = f->next;
+            s->ninflight--;
             break;
         }
     }
     free(f);
+    if (s->ninflight == MAX_INFLIGHT / 2) event_active(s->tick, 0, 0); /* room again: refill */
     if (next == OUTBOX_SENT) app_mail_arrived(s->e->app);
 }
 
@@ -173,6 +178,7 @@ static void send_one(const mf_outbox_row *row, void *arg)
     sender_loop *s = arg;
     db *d = engine_db(s->e);
     if (!d || !row->mailbox_id[0]) return; /* system mail: sent by the system mailer (later) */
+    if (s->ninflight >= MAX_INFLIGHT) return; /* the next tick takes it */
     mf_mailbox m;
     memset(&m, 0, sizeof(m));
     mf_error err;
@@ -268,6 +274,7 @@ static void send_one(const mf_outbox_row *row, void *arg)
     f->attempts = row->attempts + 1;
     f->next = s->inflight;
     s->inflight = f;
+    s->ninflight++;
     mf_mailbox_clear(&m);
 
     smtp_account acct;
@@ -297,8 +304,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     sender_loop *s = arg;
     db *d = engine_db(s->e);
     mf_error err;
-    if (d && outbox_due(d, mf_now(), 200, send_one, s, &err) < 0)
-        log_errorx("outbox: cannot read due messages: %s", err.message);
+    if (!d || s->ninflight >= MAX_INFLIGHT) return;
+    int before = s->ninflight;
+    int n = outbox_due(d, mf_now(), 200, send_one, s, &err);
+    if (n < 0) log_errorx("outbox: cannot read due messages: %s", err.message);
+    /* A full batch that was taken: there may be more due now — go on without waiting for
+     * the next second, as long as the SMTP sender has room. */
+    if (n == 200 && s->ninflight > before && s->ninflight < MAX_INFLIGHT)
+        event_active(s->tick, 0, 0);
 }
 
 sender_loop *sender_start(engine *e, mf_error *err)
