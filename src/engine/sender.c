@@ -25,6 +25,7 @@
 #include "engine/health.h"
 #include "engine/ingest.h"
 #include "engine/sender.h"
+#include "mail/compose.h"
 #include "mail/smtp_sender.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -133,9 +134,10 @@ static void on_sent(const smtp_result *r, void *arg)
         int rc = outbox_finish(d, f->id, outbox_state_name(next),
                                next == OUTBOX_SENT ? NULL : (*r->reason ? r->reason : r->text),
                                rtext, retry, &err);
-        if (rc == 0 && next == OUTBOX_QUEUED) /* not sent: the day's count is given back */
+        if (rc == 0 && next == OUTBOX_QUEUED && f->mailbox_id[0]) /* the day's count back */
             rc = mailbox_count_send(d, f->mailbox_id, f->day, -1, &err);
-        if (rc == 0 && next == OUTBOX_SENT && outbox_get(d, f->id, &row, &err) == 0) {
+        if (rc == 0 && next == OUTBOX_SENT && f->mailbox_id[0] &&
+            outbox_get(d, f->id, &row, &err) == 0) {
             /* what we sent joins its conversation (R18 compose replies, R22 matching) */
             ingest_source src = {.mailbox_id = f->mailbox_id,
                                  .mailbox_address = f->address,
@@ -153,7 +155,7 @@ static void on_sent(const smtp_result *r, void *arg)
     }
     log_info("outbox: %s from %s: %s%s%s", f->id, f->address, outbox_state_name(next),
              next == OUTBOX_SENT ? "" : " — ", next == OUTBOX_SENT ? "" : r->reason);
-    if (d && account_broken) {
+    if (d && account_broken && f->mailbox_id[0]) {
         health_target t = {f->mailbox_id, f->org_id, f->owner_id, f->address};
         char reason[400];
         snprintf(reason, sizeof(reason), "SMTP: %s", *r->reason ? r->reason : r->text);
@@ -172,13 +174,198 @@ static void on_sent(const smtp_result *r, void *arg)
     if (next == OUTBOX_SENT) app_mail_arrived(s->e->app);
 }
 
+/* The system mailer's account from "smtp[s]://[user:pass@]host[:port]" (R28); the strings point
+ * into buf. -1 when the URL is not usable. */
+static int system_account(const char *url, smtp_account *a, char *buf, size_t len)
+{
+    memset(a, 0, sizeof(*a));
+    const char *rest;
+    if (strncmp(url, "smtps://", 8) == 0) {
+        a->security = SMTP_SEC_TLS;
+        rest = url + 8;
+    } else if (strncmp(url, "smtp://", 7) == 0) {
+        a->security = SMTP_SEC_STARTTLS;
+        rest = url + 7;
+    } else {
+        return -1;
+    }
+    if (snprintf(buf, len, "%s", rest) >= (int)len) return -1;
+    char *p = buf, *slash = strchr(p, '/');
+    if (slash) *slash = '\0';
+    char *at = strrchr(p, '@');
+    if (at) {
+        *at = '\0';
+        char *colon = strchr(p, ':');
+        if (colon) {
+            *colon = '\0';
+            a->password = colon + 1;
+        }
+        a->username = p;
+        p = at + 1;
+    }
+    char *port = strrchr(p, ':');
+    if (port && !strchr(port, ']')) {
+        *port = '\0';
+        a->port = (uint16_t)atoi(port + 1);
+    }
+    if (*p == '[') { /* [v6] */
+        p++;
+        char *end = strchr(p, ']');
+        if (end) *end = '\0';
+    }
+    a->host = p;
+    if (!*a->host) return -1;
+    /* "STARTTLS when offered": a loopback relay may speak plain SMTP */
+    if (a->security == SMTP_SEC_STARTTLS &&
+        (strncmp(a->host, "127.", 4) == 0 || strcmp(a->host, "localhost") == 0 ||
+         strcmp(a->host, "::1") == 0))
+        a->security = SMTP_SEC_NONE;
+    a->max_connections = 2;
+    return 0;
+}
+
+static void send_system(sender_loop *s, db *d, const mf_outbox_row *row)
+{
+    const mf_config *cfg = &s->e->app->cfg;
+    smtp_account acct;
+    char buf[1024];
+    if (!cfg->system_smtp[0] || system_account(cfg->system_smtp, &acct, buf, sizeof(buf)) < 0)
+        return; /* stays queued until the system mailer is configured */
+    acct.ca_file = cfg->ca_file;
+    mf_error err;
+    int claimed = 0;
+    if (db_begin(d, &err) == 0) {
+        claimed = outbox_claim(d, row->id, &err) == 1;
+        if (!claimed || db_commit(d, &err) < 0) {
+            db_rollback(d);
+            claimed = 0;
+        }
+    }
+    if (!claimed) return;
+    inflight *f = xcalloc(1, sizeof(*f));
+    f->s = s;
+    snprintf(f->id, sizeof(f->id), "%s", row->id);
+    snprintf(f->address, sizeof(f->address), "system mailer");
+    f->attempts = row->attempts + 1;
+    f->next = s->inflight;
+    s->inflight = f;
+    s->ninflight++;
+    json_t *rcpts = json_loads(row->rcpts_json, 0, NULL);
+    const char *to = json_string_value(json_array_get(rcpts, 0));
+    int rc = to ? smtp_sender_submit(s->smtp, &acct, row->mail_from, &to, 1, row->raw,
+                                     strlen(row->raw), on_sent, f, &err)
+                : mf_fail(&err, 400, "invalid_request", NULL, "no recipient");
+    json_decref(rcpts);
+    if (rc < 0) {
+        smtp_result r = {.outcome = SMTP_TEMPFAIL, .failure = SMTP_FAIL_LOCAL, .text = "",
+                         .reason = err.message};
+        on_sent(&r, f);
+    }
+}
+
+static const char *notification_subject(const char *kind)
+{
+    static const struct {
+        const char *kind, *subject;
+    } subjects[] = {
+        {"master_inbox_set", "An admin set the master inbox of your mailboxes"},
+        {"mailbox_failing", "A mailbox stopped working: it needs new credentials"},
+        {"mailbox_recovered", "A mailbox works again"},
+        {"request_approved", "Your mailbox request was approved"},
+        {"request_rejected", "Your mailbox request was rejected"},
+    };
+    for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
+        if (strcmp(kind, subjects[i].kind) == 0) return subjects[i].subject;
+    return "A notification from mailfleet";
+}
+
+/* R28: pending notifications become system mail (queued once each: unique key). */
+static void mail_notifications(sender_loop *s, db *d)
+{
+    const mf_config *cfg = &s->e->app->cfg;
+    static int warned;
+    if (!cfg->system_smtp[0]) {
+        if (!warned) {
+            log_warnx("system mail is not configured (system_smtp / MAILFLEET_SYSTEM_SMTP): "
+                      "notification emails stay queued");
+            warned = 1;
+        }
+        return;
+    }
+    db_stmt *st = db_prepare(d,
+                             "SELECT n.id, n.kind, n.data, u.email, u.org_id, u.name FROM "
+                             "notifications n JOIN users u ON u.id = n.user_id WHERE "
+                             "n.email_status = 'pending' AND u.org_id IS NOT NULL ORDER BY n.id "
+                             "LIMIT 50",
+                             NULL);
+    if (!st) return;
+    struct pending {
+        char id[MF_ID_LEN], org[MF_ID_LEN], kind[48], email[MF_ADDR_MAX], name[MF_NAME_MAX];
+        char *data;
+    } *p = NULL;
+    int n = 0;
+    while (db_step(st) == DB_ROW) {
+        p = xrealloc(p, (size_t)(n + 1) * sizeof(*p));
+        store_copy(p[n].id, sizeof(p[n].id), st, 0);
+        store_copy(p[n].kind, sizeof(p[n].kind), st, 1);
+        p[n].data = store_dup(st, 2, "{}");
+        store_copy(p[n].email, sizeof(p[n].email), st, 3);
+        store_copy(p[n].org, sizeof(p[n].org), st, 4);
+        store_copy(p[n].name, sizeof(p[n].name), st, 5);
+        n++;
+    }
+    db_finalize(&st);
+    const char *from = cfg->system_from[0] ? cfg->system_from : "mailfleet@localhost";
+    for (int i = 0; i < n; i++) {
+        char *text = xasprintf("Hello %s,\n\n%s.\n\nDetails: %s\n\nThis message was sent by "
+                               "mailfleet; see your notifications in the console or with GET "
+                               "/api/v1/notifications.\n",
+                               p[i].name, notification_subject(p[i].kind), p[i].data);
+        compose_address to = {.name = p[i].name, .addr = p[i].email};
+        compose_input ci = {.from = {.name = "mailfleet", .addr = from},
+                            .to = &to,
+                            .n_to = 1,
+                            .subject = notification_subject(p[i].kind),
+                            .date = mf_now(),
+                            .text = text};
+        compose_message *msg = NULL;
+        mf_error err;
+        char key[MF_ID_LEN + 16], out_id[MF_ID_LEN], rj[MF_ADDR_MAX + 8];
+        snprintf(key, sizeof(key), "notification:%s", p[i].id);
+        snprintf(rj, sizeof(rj), "[\"%s\"]", p[i].email);
+        int created = 0;
+        const char *status = "failed";
+        if (compose_build(&ci, &msg, &err) == 0 && db_begin(d, &err) == 0) {
+            mf_outbox_new o = {.org_id = p[i].org, .mailbox_id = NULL, .kind = "system",
+                               .unique_key = key, .mail_from = from, .rcpts_json = rj,
+                               .raw = msg->data, .message_id = msg->message_id};
+            int rc = outbox_enqueue(d, &o, out_id, &created, &err);
+            if (rc == 0)
+                rc = db_exec(d, &err, "UPDATE notifications SET email_status = 'queued' WHERE id "
+                                      "= ?", p[i].id, DB_END) < 0 ? -1 : 0;
+            if (rc == 0 && db_commit(d, &err) == 0) status = NULL;
+            else db_rollback(d);
+        }
+        if (status) /* cannot be composed (a bad address): do not try again and again */
+            db_exec(d, NULL, "UPDATE notifications SET email_status = 'failed' WHERE id = ?",
+                    p[i].id, DB_END);
+        compose_message_free(&msg);
+        free(text);
+        free(p[i].data);
+    }
+    free(p);
+}
+
 /* One due message: limits, claim, submit. */
 static void send_one(const mf_outbox_row *row, void *arg)
 {
     sender_loop *s = arg;
     db *d = engine_db(s->e);
-    if (!d || !row->mailbox_id[0]) return; /* system mail: sent by the system mailer (later) */
-    if (s->ninflight >= MAX_INFLIGHT) return; /* the next tick takes it */
+    if (!d || s->ninflight >= MAX_INFLIGHT) return; /* the next tick takes it */
+    if (!row->mailbox_id[0]) {
+        send_system(s, d, row);
+        return;
+    }
     mf_mailbox m;
     memset(&m, 0, sizeof(m));
     mf_error err;
@@ -305,6 +492,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     db *d = engine_db(s->e);
     mf_error err;
     if (!d || s->ninflight >= MAX_INFLIGHT) return;
+    mail_notifications(s, d);
     int before = s->ninflight;
     int n = outbox_due(d, mf_now(), 200, send_one, s, &err);
     if (n < 0) log_errorx("outbox: cannot read due messages: %s", err.message);

@@ -55,6 +55,8 @@ void mf_config_defaults(mf_config *c)
     c->public_url = xstrdup("");
     c->log_level = xstrdup("info");
     c->ca_file = xstrdup("");
+    c->system_smtp = xstrdup("");
+    c->system_from = xstrdup("");
     c->http_threads = 8;
     c->max_body_bytes = 1024 * 1024;
     c->default_mailbox_limit = 2;
@@ -89,6 +91,8 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     else if (strcmp(key, "key_file") == 0) set_str(&c->key_file, v);
     else if (strcmp(key, "public_url") == 0) set_str(&c->public_url, v);
     else if (strcmp(key, "ca_file") == 0) set_str(&c->ca_file, v);
+    else if (strcmp(key, "system_smtp") == 0) set_str(&c->system_smtp, v);
+    else if (strcmp(key, "system_from") == 0) set_str(&c->system_from, v);
     else if (strcmp(key, "log_level") == 0) {
         if (strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error"))
             return mf_fail(err, 400, "bad_config", NULL,
@@ -215,6 +219,8 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_KEY_FILE", "key_file"},
         {"MAILFLEET_PUBLIC_URL", "public_url"},
         {"MAILFLEET_CA_FILE", "ca_file"},
+        {"MAILFLEET_SYSTEM_SMTP", "system_smtp"},
+        {"MAILFLEET_SYSTEM_FROM", "system_from"},
         {"MAILFLEET_LOG_LEVEL", "log_level"},
         {"MAILFLEET_HTTP_THREADS", "http_threads"},
         {"MAILFLEET_GENERIC_LOCAL_PARTS", "generic_local_parts"},
@@ -243,6 +249,8 @@ void mf_config_free(mf_config *c)
     free(c->public_url);
     free(c->log_level);
     free(c->ca_file);
+    free(c->system_smtp);
+    free(c->system_from);
     clear_generic(c);
     memset(c, 0, sizeof(*c));
 }
