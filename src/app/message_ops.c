@@ -15,7 +15,21 @@
 /* The newest message of a conversation with a Message-ID: the one a reply answers. */
 typedef struct parent_ctx {
     char *message_id;
+    char conversation_id[MF_ID_LEN];
 } parent_ctx;
+
+/* The parent's References (space-separated ids), to carry the thread (RFC 5322 3.6.4). */
+static char *parent_references(db *d, const char *conversation_id, const char *message_id)
+{
+    db_stmt *st = db_prepare(d, "SELECT references_ids FROM messages WHERE conversation_id = ? "
+                                "AND message_id = ? LIMIT 1", NULL);
+    if (!st) return NULL;
+    db_bind_text(st, 1, conversation_id);
+    db_bind_text(st, 2, message_id);
+    char *refs = db_step(st) == DB_ROW ? store_dup(st, 0, "") : NULL;
+    db_finalize(&st);
+    return refs;
+}
 
 static void pick_parent(const mf_message_row *m, void *arg)
 {
@@ -81,9 +95,16 @@ int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_inp
     compose_address *cc = xcalloc(in->n_cc + 1, sizeof(*cc));
     for (size_t i = 0; i < in->n_to; i++) to[i].addr = in->to[i];
     for (size_t i = 0; i < in->n_cc; i++) cc[i].addr = in->cc[i];
+    /* the outbox id is our tracking id (R22): made now, before the message is composed */
     char tracking[MF_ID_LEN];
     mf_id_new("out", tracking);
-    const char *refs[1] = {parent.message_id};
+    char *parent_refs = parent.message_id ? parent_references(d, conv_id, parent.message_id) : NULL;
+    const char *refs[COMPOSE_REFS_IN_MAX];
+    size_t nrefs = 0;
+    for (char *save = NULL, *tok = parent_refs ? strtok_r(parent_refs, " ", &save) : NULL;
+         tok && nrefs < COMPOSE_REFS_IN_MAX - 1; tok = strtok_r(NULL, " ", &save))
+        refs[nrefs++] = tok;
+    if (parent.message_id) refs[nrefs++] = parent.message_id;
     compose_input ci = {
         .from = {.name = m.sender_name, .addr = m.address},
         .to = to,
@@ -94,8 +115,8 @@ int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_inp
         .subject = in->subject,
         .date = mf_now(),
         .in_reply_to = parent.message_id,
-        .references = parent.message_id ? refs : NULL,
-        .n_references = parent.message_id ? 1 : 0,
+        .references = nrefs ? refs : NULL,
+        .n_references = nrefs,
         .tracking_id = tracking,
         .text = in->text,
         .html = in->html,
@@ -110,7 +131,8 @@ int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_inp
         for (size_t i = 0; i < rcpts->n; i++) json_array_append_new(rj, json_string(rcpts->addrs[i]));
         char *rtext = json_dumps(rj, JSON_COMPACT);
         json_decref(rj);
-        mf_outbox_new o = {.org_id = m.org_id,
+        mf_outbox_new o = {.id = tracking,
+                           .org_id = m.org_id,
                            .mailbox_id = m.id,
                            .kind = "one_off",
                            .mail_from = m.address,
@@ -138,6 +160,7 @@ int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_inp
     free(to);
     free(cc);
     free(parent.message_id);
+    free(parent_refs);
     mf_mailbox_clear(&m);
     mf_mailbox_clear(&master);
     return rc;

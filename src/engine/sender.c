@@ -170,7 +170,7 @@ static void on_sent(const smtp_result *r, void *arg)
         }
     }
     free(f);
-    if (s->ninflight == MAX_INFLIGHT / 2) event_active(s->tick, 0, 0); /* room again: refill */
+    event_active(s->tick, 0, 0); /* that mailbox may send its next message now */
     if (next == OUTBOX_SENT) app_mail_arrived(s->e->app);
 }
 
@@ -362,6 +362,10 @@ static void send_one(const mf_outbox_row *row, void *arg)
     sender_loop *s = arg;
     db *d = engine_db(s->e);
     if (!d || s->ninflight >= MAX_INFLIGHT) return; /* the next tick takes it */
+    /* One message of a mailbox at a time: it is claimed ("sending") only when it can go at
+     * once, so a crash leaves at most one message per mailbox "unknown" (R26). */
+    for (inflight *f = s->inflight; f; f = f->next)
+        if (strcmp(f->mailbox_id, row->mailbox_id) == 0) return;
     if (!row->mailbox_id[0]) {
         send_system(s, d, row);
         return;
@@ -493,13 +497,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     mf_error err;
     if (!d || s->ninflight >= MAX_INFLIGHT) return;
     mail_notifications(s, d);
-    int before = s->ninflight;
-    int n = outbox_due(d, mf_now(), 200, send_one, s, &err);
-    if (n < 0) log_errorx("outbox: cannot read due messages: %s", err.message);
-    /* A full batch that was taken: there may be more due now — go on without waiting for
-     * the next second, as long as the SMTP sender has room. */
-    if (n == 200 && s->ninflight > before && s->ninflight < MAX_INFLIGHT)
-        event_active(s->tick, 0, 0);
+    if (outbox_due(d, mf_now(), MAX_INFLIGHT, send_one, s, &err) < 0)
+        log_errorx("outbox: cannot read due messages: %s", err.message);
 }
 
 sender_loop *sender_start(engine *e, mf_error *err)

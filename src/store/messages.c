@@ -62,6 +62,15 @@ static int find_thread(db *d, const mf_message_in *m, char out[MF_ID_LEN], mf_er
     int rc = conversation_of(d, m->mailbox_id, m->in_reply_to, out, err);
     for (size_t i = m->n_references; rc == 0 && i > 0; i--)
         rc = conversation_of(d, m->mailbox_id, m->references[i - 1], out, err);
+    if (rc == 0 && m->outbound_id && *m->outbound_id) { /* matched by our tracking id */
+        db_stmt *st = db_prepare(d, "SELECT conversation_id FROM messages WHERE id = ?", err);
+        if (!st) return -1;
+        db_bind_text(st, 1, m->outbound_id);
+        rc = db_step(st);
+        if (rc == DB_ROW) store_copy(out, MF_ID_LEN, st, 0);
+        db_finalize(&st);
+        rc = rc == DB_ERROR ? -1 : rc == DB_ROW;
+    }
     return rc;
 }
 

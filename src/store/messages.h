@@ -23,6 +23,8 @@ typedef struct mf_message_in {
     int64_t size;
     const char *classification, *classification_reason;
     const char *outbound_id, *outbound_message_id; /* NULL when none */
+    /* (outbound_id is also the thread of last resort: a reply matched only by our tracking id
+     * joins the conversation of the message it answers) */
     const char *bounce_kind, *bounce_status, *bounce_recipient;
     time_t return_date; /* 0 = none */
     int unread;

@@ -59,7 +59,8 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
     char now[MF_TIME_LEN], due[MF_TIME_LEN];
     mf_time_format(mf_now(), now);
     mf_time_format(m->not_before ? m->not_before : mf_now(), due);
-    mf_id_new("out", out_id);
+    if (m->id) snprintf(out_id, MF_ID_LEN, "%s", m->id);
+    else mf_id_new("out", out_id);
     if (db_exec(d, err,
                 "INSERT INTO outbox (id, org_id, mailbox_id, kind, unique_key, status, mail_from, "
                 "rcpts, raw, message_id, conversation_id, created_by, attempts, next_attempt_at, "
@@ -97,27 +98,28 @@ int outbox_due(db *d, time_t now, int limit, void (*each)(const mf_outbox_row *,
 {
     char t[MF_TIME_LEN];
     mf_time_format(now, t);
-    char *sql = xasprintf("SELECT " OUTBOX_COLS " FROM outbox WHERE status = 'queued' AND "
-                          "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT %d",
+    char *sql = xasprintf("SELECT MIN(id) FROM outbox WHERE status = 'queued' AND "
+                          "next_attempt_at <= ? GROUP BY COALESCE(mailbox_id, '') LIMIT %d",
                           limit);
     db_stmt *st = db_prepare(d, sql, err);
     free(sql);
     if (!st) return -1;
     db_bind_text(st, 1, t);
+    char (*ids)[MF_ID_LEN] = NULL;
     int n = 0, rc;
-    /* Collect first: the callback writes through the same connection. */
-    mf_outbox_row *rows = NULL;
     while ((rc = db_step(st)) == DB_ROW) {
-        rows = xrealloc(rows, (size_t)(n + 1) * sizeof(*rows));
-        memset(&rows[n], 0, sizeof(rows[n]));
-        row_fill(st, &rows[n++]);
+        ids = xrealloc(ids, (size_t)(n + 1) * sizeof(*ids));
+        store_copy(ids[n++], MF_ID_LEN, st, 0);
     }
     db_finalize(&st);
-    for (int i = 0; i < n; i++) {
-        if (rc != DB_ERROR) each(&rows[i], ctx);
-        mf_outbox_row_clear(&rows[i]);
+    /* MIN(id) is the oldest queued of each mailbox (ids sort by time); callbacks write through
+     * the same connection, so rows are read one by one after the list is closed */
+    for (int i = 0; rc != DB_ERROR && i < n; i++) {
+        mf_outbox_row row;
+        if (outbox_get(d, ids[i], &row, NULL) == 0) each(&row, ctx);
+        mf_outbox_row_clear(&row);
     }
-    free(rows);
+    free(ids);
     return rc == DB_ERROR ? -1 : n;
 }
 

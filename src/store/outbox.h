@@ -10,6 +10,7 @@
 #include "util/ids.h"
 
 typedef struct mf_outbox_new {
+    const char *id; /* NULL: a new one; else an id made with mf_id_new("out") beforehand */
     const char *org_id;
     const char *mailbox_id; /* NULL: system mail */
     const char *kind;       /* one_off | sequence | system */
@@ -47,7 +48,8 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
 int outbox_get(db *d, const char *id, mf_outbox_row *r, mf_error *err);
 /* Start-up: every message left "sending" becomes "unknown" (never re-sent); returns how many. */
 int outbox_recover_sending(db *d, mf_error *err);
-/* Queued messages due at now (oldest first), at most limit; the row is valid during each. */
+/* Queued messages due at now: the oldest one of each mailbox (so one busy mailbox never holds
+ * up the others), at most limit; the row is valid during each. */
 int outbox_due(db *d, time_t now, int limit, void (*each)(const mf_outbox_row *, void *),
                void *ctx, mf_error *err);
 /* queued → sending (attempts + 1): 1 when claimed, 0 when someone else did, -1 error. */
