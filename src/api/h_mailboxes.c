@@ -5,6 +5,7 @@
 #include <string.h>
 #include "api/api.h"
 #include "core/limits.h"
+#include "core/sendday.h"
 
 /* Validate {host, port, security, username, password} and give back its compact JSON text
  * (caller frees with mf_secret_free). */
@@ -105,11 +106,15 @@ int h_mailboxes_patch(api_req *r)
 {
     json_t *b;
     if (jin_body(r, &b) < 0) return -1;
-    mf_mailbox_patch p = {.daily_limit = LIMIT_UNSET};
+    mf_mailbox_patch p = {.daily_limit = LIMIT_UNSET, .min_gap_seconds = -1};
     char *imap = NULL, *smtp = NULL;
     int rc = jin_str(r, b, "sender_name", 0, MF_NAME_MAX - 1, &p.sender_name);
     if (rc == 0) rc = jin_str(r, b, "signature", 0, 64 * 1024, &p.signature);
     if (rc == 0) rc = jin_int(r, b, "daily_limit", 0, 1, 1000000, &p.daily_limit, NULL);
+    if (rc == 0) rc = jin_str(r, b, "time_zone", 0, 100, &p.time_zone);
+    if (rc == 0 && p.time_zone && !sendday_zone_name_valid(p.time_zone))
+        rc = api_bad(r, "time_zone", "is not a time zone name such as Europe/Paris");
+    if (rc == 0) rc = jin_int(r, b, "min_gap_seconds", 0, 0, 86400, &p.min_gap_seconds, NULL);
     if (rc == 0) rc = read_server(r, b, "imap", 0, &imap);
     if (rc == 0) rc = read_server(r, b, "smtp", 0, &smtp);
     p.imap_json = imap;

@@ -91,6 +91,8 @@ json_t *render_mailbox(const mf_mailbox *m)
         "signature", m->signature ? m->signature : "", "daily_limit", m->daily_limit,
         "sent_today", m->sent_today, "master_id", str_or_null(m->master_id), "created_at",
         m->created_at);
+    json_object_set_new(out, "time_zone", json_string(m->time_zone[0] ? m->time_zone : "UTC"));
+    json_object_set_new(out, "min_gap_seconds", json_integer(m->min_gap_seconds));
     json_object_set_new(out, "sync",
                         json_pack("{s:I,s:b,s:o}", "messages_imported",
                                   (json_int_t)m->messages_imported, "backfill_done",

@@ -200,6 +200,14 @@ int ops_mailbox_update(mf_app *app, db *d, const mf_actor *a, const char *id,
             limits_daily(p->daily_limit, app->cfg.default_daily_limit, org.max_daily_limit);
         json_array_append_new(changed, json_string("daily_limit"));
     }
+    if (p->time_zone) {
+        snprintf(out->time_zone, sizeof(out->time_zone), "%s", p->time_zone);
+        json_array_append_new(changed, json_string("time_zone"));
+    }
+    if (p->min_gap_seconds >= 0) {
+        out->min_gap_seconds = p->min_gap_seconds;
+        json_array_append_new(changed, json_string("min_gap_seconds"));
+    }
     if (rc == 0) rc = mailboxes_update_settings(d, out, err);
     if (rc == 0 && (p->imap_json || p->smtp_json)) { /* new credentials: reconnect (R12) */
         char *imap = p->imap_json ? mf_seal(&app->key, p->imap_json) : NULL;

@@ -59,6 +59,8 @@ int ops_mailbox_visible(db *d, const mf_actor *a, const char *id, mf_mailbox *m,
 typedef struct mf_mailbox_patch {
     const char *sender_name, *signature; /* NULL = unchanged */
     int daily_limit;                     /* LIMIT_UNSET = unchanged */
+    const char *time_zone;               /* NULL = unchanged (R15: the local day) */
+    int min_gap_seconds;                 /* -1 = unchanged (R15) */
     const char *imap_json, *smtp_json;   /* NULL = unchanged; either set = reconnect */
 } mf_mailbox_patch;
 int ops_mailbox_update(mf_app *app, db *d, const mf_actor *a, const char *id,

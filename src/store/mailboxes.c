@@ -10,7 +10,7 @@
 #define MAILBOX_COLS                                                                               \
     "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
     "is_default, sender_name, signature, daily_limit, sent_today, master_id, created_at, "          \
-    "messages_imported, backfill_done, last_sync_at, time_zone, sent_day"
+    "messages_imported, backfill_done, last_sync_at, time_zone, sent_day, min_gap_seconds"
 
 #define MAILBOX_INSERT_COLS                                                                        \
     "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
@@ -61,6 +61,7 @@ static void mailbox_from_row(db_stmt *st, void *out)
     m->backfill_done = (int)db_col_int64(st, 17);
     store_copy(m->last_sync_at, sizeof(m->last_sync_at), st, 18);
     store_copy(m->time_zone, sizeof(m->time_zone), st, 19);
+    m->min_gap_seconds = (int)db_col_int64(st, 21);
     /* R15: a count left from an earlier local day is not today's */
     const char *sent_day = db_col_text(st, 20);
     char today[11];
@@ -126,13 +127,17 @@ int mailboxes_get_by_address(db *d, const char *address_norm, mf_mailbox *m, mf_
 int mailboxes_update_settings(db *d, const mf_mailbox *m, mf_error *err)
 {
     db_stmt *st = db_prepare(
-        d, "UPDATE mailboxes SET sender_name = ?, signature = ?, daily_limit = ? WHERE id = ?",
+        d,
+        "UPDATE mailboxes SET sender_name = ?, signature = ?, daily_limit = ?, time_zone = ?, "
+        "min_gap_seconds = ? WHERE id = ?",
         err);
     if (!st) return -1;
     db_bind_text(st, 1, m->sender_name);
     db_bind_text(st, 2, m->signature ? m->signature : "");
     db_bind_int64(st, 3, m->daily_limit);
-    db_bind_text(st, 4, m->id);
+    db_bind_text(st, 4, m->time_zone[0] ? m->time_zone : "UTC");
+    db_bind_int64(st, 5, m->min_gap_seconds);
+    db_bind_text(st, 6, m->id);
     int rc = db_step(st) == DB_DONE ? 0 : -1;
     db_finalize(&st);
     return rc;

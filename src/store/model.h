@@ -49,7 +49,8 @@ typedef struct mf_mailbox {
     int sent_today;
     char master_id[MF_ID_LEN]; /* "" when none */
     char created_at[MF_TIME_LEN];
-    char time_zone[128];
+    char time_zone[128];     /* R15: the day sent_today counts is local to this zone */
+    int min_gap_seconds;     /* R15: at least this long between two sends */
     /* sync progress (R13) */
     int64_t messages_imported;
     int backfill_done;
