@@ -4,6 +4,9 @@
 #include <string.h>
 #include "api/api.h"
 #include "core/continuity.h"
+#include "core/csv.h"
+#include <microhttpd.h>
+#include <strings.h>
 
 #define MAX_TAGS 20
 
@@ -46,12 +49,83 @@ static int read_prospect(api_req *r, json_t *o, mf_prospect *p, const char **tag
     return 0;
 }
 
+/* R18: a CSV upload (Content-Type: text/csv) becomes the same array of prospect objects: the
+ * header names the columns (src/core/csv.c maps email, first/last name, company, tags; other
+ * columns become custom fields). */
+static int csv_body(api_req *r, json_t **out)
+{
+    *out = NULL;
+    csv_options opt = {.delimiter = csv_detect_delimiter(r->body, r->body_len)};
+    csv_parser *p = csv_parser_new(&opt);
+    csv_prospect_map *map = NULL;
+    json_t *arr = json_array();
+    int rc = csv_parser_feed(p, r->body, r->body_len) < 0 ? -1 : 0;
+    csv_parser_finish(p);
+    for (;;) {
+        const csv_row *row;
+        enum csv_result res = csv_parser_next_row(p, &row, &r->err);
+        if (res == CSV_END || res == CSV_NEED_MORE) break;
+        if (res == CSV_ERROR) {
+            rc = -1;
+            break;
+        }
+        if (!map) {
+            if (csv_prospect_columns(row, &map, &r->err) < 0) {
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        json_t *o = json_object(), *fields = json_object(), *tags = json_array();
+        for (size_t i = 0; i < map->ncolumns; i++) {
+            const char *v = csv_row_field(row, i);
+            switch (map->columns[i].field) {
+            case CSV_PROSPECT_TAGS: {
+                char *copy = xstrdup(v);
+                char *list[20];
+                int n = csv_split_tags(copy, list, 20, &r->err);
+                for (int k = 0; k < n; k++) json_array_append_new(tags, json_string(list[k]));
+                free(copy);
+                if (n < 0) rc = -1;
+                break;
+            }
+            case CSV_PROSPECT_CUSTOM:
+                if (*v) json_object_set_new(fields, map->columns[i].name, json_string(v));
+                break;
+            default:
+                if (*v) json_object_set_new(o, map->columns[i].name, json_string(v));
+                break;
+            }
+        }
+        json_object_set_new(o, "fields", fields);
+        json_object_set_new(o, "tags", tags);
+        json_array_append_new(arr, o);
+        if (rc < 0) break;
+    }
+    if (rc == 0 && !map) rc = api_bad(r, "body", "the CSV file has no header row");
+    if (rc < 0 && r->err.status == 0) rc = api_bad(r, "body", "not a CSV file this can read");
+    csv_prospect_map_free(&map);
+    csv_parser_free(&p);
+    if (rc < 0) {
+        json_decref(arr);
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}
+
 int h_prospects_create(api_req *r)
 {
     if (!r->actor.org_id[0])
         return mf_fail(&r->err, 403, "forbidden", "R1", "prospects belong to an organisation");
     json_t *b;
-    if (jin_body_any(r, &b) < 0) return -1;
+    const char *type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    if (type && strncasecmp(type, "text/csv", 8) == 0) {
+        if (!r->body_len) return api_bad(r, "body", "an empty CSV file");
+        if (csv_body(r, &b) < 0) return -1;
+    } else if (jin_body_any(r, &b) < 0) {
+        return -1;
+    }
     json_t *list = json_is_array(b) ? b : NULL;
     size_t n = list ? json_array_size(b) : 1;
     if (n == 0 || n > 1000) {

@@ -151,7 +151,8 @@ static void buf_reserve(csv_parser *p, size_t extra)
 {
     if (p->cap - p->len >= extra) return;
     size_t n = p->cap ? p->cap : 256;
-    while (n - p->len < extra) n *= 2;
+    while (n - p->len < extra)
+        n *= 2;
     p->buf = xrealloc(p->buf, n);
     p->cap = n;
 }
@@ -242,7 +243,8 @@ static int end_row(csv_parser *p)
                            "a delimiter in an unquoted value? quote it");
         }
     }
-    for (size_t i = 0; i < p->nfields; i++) p->fieldp[i] = p->buf + p->starts[i];
+    for (size_t i = 0; i < p->nfields; i++)
+        p->fieldp[i] = p->buf + p->starts[i];
     p->delivered++;
     p->row.fields = p->fieldp;
     p->row.lens = p->lens;
@@ -421,7 +423,8 @@ int csv_parser_feed(csv_parser *p, const void *data, size_t len)
     }
     if (p->in_cap - p->in_len < len) {
         size_t n = p->in_cap ? p->in_cap : 4096;
-        while (n - p->in_len < len) n *= 2;
+        while (n - p->in_len < len)
+            n *= 2;
         if (n > p->opt.max_buffered) n = p->opt.max_buffered;
         p->in = xrealloc(p->in, n);
         p->in_cap = n;
@@ -592,12 +595,18 @@ static const struct {
 static const char *field_canonical(csv_prospect_field f)
 {
     switch (f) {
-    case CSV_PROSPECT_EMAIL: return "email";
-    case CSV_PROSPECT_FIRST_NAME: return "first_name";
-    case CSV_PROSPECT_LAST_NAME: return "last_name";
-    case CSV_PROSPECT_COMPANY: return "company";
-    case CSV_PROSPECT_TAGS: return "tags";
-    case CSV_PROSPECT_CUSTOM: break;
+    case CSV_PROSPECT_EMAIL:
+        return "email";
+    case CSV_PROSPECT_FIRST_NAME:
+        return "first_name";
+    case CSV_PROSPECT_LAST_NAME:
+        return "last_name";
+    case CSV_PROSPECT_COMPANY:
+        return "company";
+    case CSV_PROSPECT_TAGS:
+        return "tags";
+    case CSV_PROSPECT_CUSTOM:
+        break;
     }
     return NULL;
 }
@@ -618,7 +627,8 @@ static void excerpt(const char *s, char *out, size_t outlen)
         } else {
             /* the parser hands out valid UTF-8 only; stay safe with anything else */
             size_t k = 1;
-            while (k < clen && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
+            while (k < clen && ((unsigned char)s[i + k] & 0xC0) == 0x80)
+                k++;
             if (k < clen) {
                 out[n++] = '?';
                 i++;
@@ -707,12 +717,24 @@ int csv_prospect_columns(const csv_row *header, csv_prospect_map **out, mf_error
             }
         }
         switch (col->field) {
-        case CSV_PROSPECT_EMAIL: m->email = i; break;
-        case CSV_PROSPECT_FIRST_NAME: m->first_name = i; break;
-        case CSV_PROSPECT_LAST_NAME: m->last_name = i; break;
-        case CSV_PROSPECT_COMPANY: m->company = i; break;
-        case CSV_PROSPECT_TAGS: m->tags = i; break;
-        case CSV_PROSPECT_CUSTOM: m->ncustom++; break;
+        case CSV_PROSPECT_EMAIL:
+            m->email = i;
+            break;
+        case CSV_PROSPECT_FIRST_NAME:
+            m->first_name = i;
+            break;
+        case CSV_PROSPECT_LAST_NAME:
+            m->last_name = i;
+            break;
+        case CSV_PROSPECT_COMPANY:
+            m->company = i;
+            break;
+        case CSV_PROSPECT_TAGS:
+            m->tags = i;
+            break;
+        case CSV_PROSPECT_CUSTOM:
+            m->ncustom++;
+            break;
         }
     }
     /* duplicates: sort column indexes by (name, index); of every pair with the same name,
@@ -746,8 +768,7 @@ int csv_prospect_columns(const csv_row *header, csv_prospect_map **out, mf_error
         return header_fail(err,
                            "columns %zu (\"%s\") and %zu (\"%s\") both give the %s field \"%s\": "
                            "keep or rename one",
-                           dup_a + 1, ex, dup_b + 1, ex2, standard ? "prospect" : "custom",
-                           name);
+                           dup_a + 1, ex, dup_b + 1, ex2, standard ? "prospect" : "custom", name);
     }
     if (m->email == CSV_NO_COLUMN) {
         csv_prospect_map_free(&m);
@@ -772,13 +793,16 @@ int csv_split_tags(char *field, char **out, size_t max, mf_error *err)
         char *e = s + strcspn(s, ";|");
         int last = *e == '\0';
         *e = '\0';
-        while (is_blank(*s)) s++;
+        while (is_blank(*s))
+            s++;
         char *t = e;
-        while (t > s && is_blank(t[-1])) t--;
+        while (t > s && is_blank(t[-1]))
+            t--;
         *t = '\0';
         if (*s) {
             int seen = 0;
-            for (size_t k = 0; k < n && !seen; k++) seen = strcmp(out[k], s) == 0;
+            for (size_t k = 0; k < n && !seen; k++)
+                seen = strcmp(out[k], s) == 0;
             if (!seen) {
                 if (n >= max)
                     return mf_fail(err, 400, CSV_ERR_TAGS, "R18",

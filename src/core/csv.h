@@ -92,25 +92,25 @@ typedef struct csv_options {
 #define CSV_DEFAULT_MAX_BUFFERED ((size_t)1024 * 1024)
 
 /* err->code values (status 400 for bad input, 413 for a limit, 500 for the caller's misuse). */
-#define CSV_ERR_QUOTE "csv_bad_quote"             /* 400 stray, unterminated or misplaced " */
-#define CSV_ERR_NUL "csv_nul_byte"                /* 400 */
-#define CSV_ERR_UTF8 "csv_invalid_utf8"           /* 400 (UTF-16 files get a hint) */
-#define CSV_ERR_FIELD_COUNT "csv_field_count"     /* 400 same_field_count broken */
-#define CSV_ERR_FIELD_TOO_LONG "csv_field_too_long" /* 413 max_field_bytes */
+#define CSV_ERR_QUOTE "csv_bad_quote"                 /* 400 stray, unterminated or misplaced " */
+#define CSV_ERR_NUL "csv_nul_byte"                    /* 400 */
+#define CSV_ERR_UTF8 "csv_invalid_utf8"               /* 400 (UTF-16 files get a hint) */
+#define CSV_ERR_FIELD_COUNT "csv_field_count"         /* 400 same_field_count broken */
+#define CSV_ERR_FIELD_TOO_LONG "csv_field_too_long"   /* 413 max_field_bytes */
 #define CSV_ERR_TOO_MANY_FIELDS "csv_too_many_fields" /* 413 max_fields */
-#define CSV_ERR_ROW_TOO_LONG "csv_row_too_long"   /* 413 max_row_bytes */
-#define CSV_ERR_TOO_MANY_ROWS "csv_too_many_rows" /* 413 max_rows */
-#define CSV_ERR_OVERFLOW "csv_input_overflow"     /* 500 max_buffered: the caller must drain */
-#define CSV_ERR_HEADER "csv_invalid_header"       /* 400, rule R18: csv_prospect_columns() */
-#define CSV_ERR_TAGS "csv_too_many_tags"          /* 400, rule R18: csv_split_tags() */
+#define CSV_ERR_ROW_TOO_LONG "csv_row_too_long"       /* 413 max_row_bytes */
+#define CSV_ERR_TOO_MANY_ROWS "csv_too_many_rows"     /* 413 max_rows */
+#define CSV_ERR_OVERFLOW "csv_input_overflow"         /* 500 max_buffered: the caller must drain */
+#define CSV_ERR_HEADER "csv_invalid_header"           /* 400, rule R18: csv_prospect_columns() */
+#define CSV_ERR_TAGS "csv_too_many_tags"              /* 400, rule R18: csv_split_tags() */
 
 typedef struct csv_row {
-    char **fields;       /* nfields NUL-terminated UTF-8 strings without NUL inside */
-    const size_t *lens;  /* lens[i] == strlen(fields[i]) */
-    size_t nfields;      /* >= 1 */
-    uint64_t number;     /* 1-based among delivered rows (the header is 1) */
-    uint64_t line;       /* 1-based line of the row's first byte */
-    uint64_t offset;     /* 0-based byte offset of the row's first byte in the input */
+    char **fields;      /* nfields NUL-terminated UTF-8 strings without NUL inside */
+    const size_t *lens; /* lens[i] == strlen(fields[i]) */
+    size_t nfields;     /* >= 1 */
+    uint64_t number;    /* 1-based among delivered rows (the header is 1) */
+    uint64_t line;      /* 1-based line of the row's first byte */
+    uint64_t offset;    /* 0-based byte offset of the row's first byte in the input */
 } csv_row;
 
 /* Where an error happened (see the contract for how each number counts): the row and column

@@ -235,8 +235,8 @@ int mailboxes_delete(db *d, const char *id, mf_error *err)
         "DELETE FROM send_log WHERE mailbox_id = ?",
         "DELETE FROM outbox WHERE mailbox_id = ?",
         /* R19: leads sending through mailboxes routed to this master wait for new routing */
-        "UPDATE enrollments SET state = 'paused', pause_reason = 'master_inbox_down' WHERE "
-        "state = 'active' AND mailbox_id IN (SELECT id FROM mailboxes WHERE master_id = ?)",
+        ("UPDATE enrollments SET state = 'paused', pause_reason = 'master_inbox_down' WHERE "
+         "state = 'active' AND mailbox_id IN (SELECT id FROM mailboxes WHERE master_id = ?)"),
         "UPDATE mailboxes SET master_id = NULL WHERE master_id = ?",
         "UPDATE prospects SET mailbox_id = NULL WHERE mailbox_id = ?",
         "DELETE FROM mailboxes WHERE id = ?",
