@@ -326,8 +326,8 @@ static void test_csv_r18_utf8_text_passes(void **state)
 /* ---- chunking ----------------------------------------------------------------------------- */
 
 static const char *split_inputs[] = {
-    "email,first name,tags\r\nada@example.com,Ada,\"vip;lead\"\r\nbob@example.com,\"Bob, Jr.\","
-    "\r\n",
+    ("email,first name,tags\r\nada@example.com,Ada,\"vip;lead\"\r\nbob@example.com,\"Bob, Jr.\","
+     "\r\n"),
     "\xEF\xBB\xBF\"a \"\"b\"\" c\",\"x\r\ny\",z\nlast",
     "\n\r\n\ra,b\r\r\n,,\n\"\"\n",
     "h1,h2\n\"never closed\n,x",
