@@ -112,7 +112,7 @@ int h_mailboxes_patch(api_req *r)
     if (rc == 0) rc = jin_str(r, b, "signature", 0, 64 * 1024, &p.signature);
     if (rc == 0) rc = jin_int(r, b, "daily_limit", 0, 1, 1000000, &p.daily_limit, NULL);
     if (rc == 0) rc = jin_str(r, b, "time_zone", 0, 100, &p.time_zone);
-    if (rc == 0 && p.time_zone && !sendday_zone_name_valid(p.time_zone))
+    if (rc == 0 && p.time_zone && !app_zone_known(p.time_zone))
         rc = api_bad(r, "time_zone", "is not a time zone name such as Europe/Paris");
     if (rc == 0) rc = jin_int(r, b, "min_gap_seconds", 0, 0, 86400, &p.min_gap_seconds, NULL);
     if (rc == 0) rc = read_server(r, b, "imap", 0, &imap);

@@ -101,7 +101,7 @@ static int read_window(api_req *r, json_t *b, mf_sequence *s)
     if (s->window_end <= s->window_start)
         return api_bad(r, "window.end", "must be after window.start");
     if (tz) {
-        if (!sendday_zone_name_valid(tz)) return api_bad(r, "window.time_zone", "not a time zone");
+        if (!app_zone_known(tz)) return api_bad(r, "window.time_zone", "not a known time zone");
         snprintf(s->time_zone, sizeof(s->time_zone), "%s", tz);
     }
     return 0;
@@ -269,6 +269,10 @@ int h_unsubscribe_page(api_req *r)
 int h_unsubscribe_post(api_req *r)
 {
     mf_enrollment e;
+    /* RFC 8058: the POST says "List-Unsubscribe=One-Click" (the page's form sends the same) */
+    if (!r->body || !memmem(r->body, r->body_len, "List-Unsubscribe=One-Click", 26))
+        return page(r, 400, "Unsubscribe",
+                    "<p>The request did not say List-Unsubscribe=One-Click.</p>");
     if (ops_unsubscribe(r->d, r->params[0], &e, &r->err) < 0) {
         if (r->err.status == 404)
             return page(r, 404, "Link not found", "<p>This unsubscribe link is not valid.</p>");

@@ -122,6 +122,16 @@ const sendday_zone *app_zone(const char *name)
     return found;
 }
 
+int app_zone_known(const char *name)
+{
+    if (!name || !sendday_zone_name_valid(name)) return 0;
+    if (strcmp(name, "UTC") == 0) return 1;
+    char path[300];
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int app_day_key(const char *tz, time_t t, char out[11])
 {
     const sendday_zone *z = app_zone(tz && *tz ? tz : "UTC");

@@ -37,6 +37,8 @@ void app_db_release(void); /* close this thread's connection */
  * thread-safe, lives as long as the process. */
 struct sendday_zone;
 const struct sendday_zone *app_zone(const char *name);
+/* Is there a zone of that name (UTC, or a file under /usr/share/zoneinfo)? */
+int app_zone_known(const char *name);
 /* The local day key "YYYY-MM-DD" of t in zone tz (for the store, R15). */
 int app_day_key(const char *tz, time_t t, char out[11]);
 /* Tell the engine (when one runs in this process) that mailboxes changed. */

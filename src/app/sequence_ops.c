@@ -84,6 +84,9 @@ int ops_enroll(db *d, const mf_actor *a, const char *sequence_id, char *const *p
         memset(&p, 0, sizeof(p));
         rc = prospects_get(d, prospect_ids[i], &p, err);
         if (rc == 0 && strcmp(p.org_id, s.org_id) != 0) rc = store_not_found(err, "prospect");
+        if (rc == 0 && strcmp(p.owner_id, a->id) != 0 && !roles_is_admin_of(a, s.org_id))
+            rc = mf_fail(err, 403, "forbidden", "R1", "prospect %s belongs to another member",
+                         p.id);
         mf_enrollment e;
         memset(&e, 0, sizeof(e));
         int created = 0;

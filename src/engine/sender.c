@@ -315,7 +315,7 @@ static void mail_notifications(sender_loop *s, db *d)
         n++;
     }
     db_finalize(&st);
-    const char *from = cfg->system_from[0] ? cfg->system_from : "mailfleet@localhost";
+    const char *from = cfg->system_from[0] ? cfg->system_from : "mailfleet@localhost.localdomain";
     for (int i = 0; i < n; i++) {
         char *text = xasprintf("Hello %s,\n\n%s.\n\nDetails: %s\n\nThis message was sent by "
                                "mailfleet; see your notifications in the console or with GET "
@@ -391,6 +391,9 @@ static void send_one(const mf_outbox_row *row, void *arg)
     }
     time_t now = mf_now();
     int usable = strcmp(m.status, "failing") != 0 && strcmp(m.status, "disconnected") != 0;
+    mf_user owner;
+    if (usable && users_get(d, m.owner_id, &owner, NULL) == 0 && owner.locked)
+        usable = 0; /* R2: a locked seat does not send; its mail waits */
     char day[SENDDAY_KEY_LEN];
     sendday_day_key(engine_zone(s->e, tz), now, day);
     int sent = mailbox_sent_on(d, m.id, day, NULL);

@@ -151,6 +151,9 @@ static int run_step(step_ctx *c, db *d, const mf_enrollment *e, mf_error *err)
     }
     if (strcmp(m.status, "failing") == 0 || strcmp(m.status, "disconnected") == 0)
         goto out; /* waits for the mailbox to be fixed (R12) */
+    mf_user owner;
+    if (users_get(d, m.owner_id, &owner, NULL) == 0 && owner.locked)
+        goto out; /* R2: a locked seat does not send; the sequence waits */
     if (m.master_id[0] && mailboxes_get(d, m.master_id, &master, err) == 0 &&
         (strcmp(master.status, "failing") == 0 || strcmp(master.status, "disconnected") == 0)) {
         rc = enrollments_set_state(d, e->id, "paused", "master_inbox_down", NULL, err); /* R19 */

@@ -15,7 +15,7 @@ typedef struct mf_config {
     char *log_level;            /* "info" */
     char *ca_file;              /* "" */
     char *system_smtp;          /* "": smtp[s]://[user:pass@]host:port of the system mailer */
-    char *system_from;          /* "": From of system mail (default mailfleet@<host>) */
+    char *system_from;          /* "": From of system mail (mailfleet@localhost.localdomain) */
     int http_threads;           /* 8 */
     long max_body_bytes;        /* 1 MiB */
     int default_mailbox_limit;  /* 2 (R3) */
