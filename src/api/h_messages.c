@@ -69,6 +69,14 @@ int h_messages_get(api_req *r)
     if (outbox_get(r->d, r->params[0], &o, &r->err) < 0) return -1;
     int ok = roles_can_access_org(&r->actor, o.org_id) &&
              (strcmp(o.created_by, r->actor.id) == 0 || roles_is_admin_of(&r->actor, o.org_id));
+    if (!ok && o.mailbox_id[0] && roles_can_access_org(&r->actor, o.org_id)) {
+        /* the sending mailbox's owner sees its mail, sequence steps included */
+        mf_mailbox m;
+        memset(&m, 0, sizeof(m));
+        if (mailboxes_get(r->d, o.mailbox_id, &m, NULL) == 0)
+            ok = strcmp(m.owner_id, r->actor.id) == 0;
+        mf_mailbox_clear(&m);
+    }
     if (!ok) {
         mf_outbox_row_clear(&o);
         return store_not_found(&r->err, "message");

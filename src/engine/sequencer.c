@@ -114,7 +114,7 @@ static int run_step(step_ctx *c, db *d, const mf_enrollment *e, mf_error *err)
     mf_step *steps = NULL;
     int nsteps = 0, rc = 0;
     json_t *custom = NULL;
-    char *prev = NULL;
+    char *prev = NULL, *prev_refs = NULL;
     template_result *subj = NULL, *text = NULL, *html = NULL;
     compose_message *msg = NULL;
     compose_rcpts *rcpts = NULL;
@@ -194,7 +194,22 @@ static int run_step(step_ctx *c, db *d, const mf_enrollment *e, mf_error *err)
     snprintf(tracking, sizeof(tracking), "%s-%d", e->id, e->step);
     snprintf(key, sizeof(key), "enrollment:%s:step:%d", e->id, e->step);
     prev = previous_message_id(d, e->id);
-    const char *refs[1] = {prev};
+    /* the thread: the previous step's References, then the previous step (RFC 5322 3.6.4) */
+    const char *refs[COMPOSE_REFS_IN_MAX];
+    size_t nrefs = 0;
+    if (prev) {
+        db_stmt *rs = db_prepare(d, "SELECT references_ids FROM messages WHERE message_id = ? "
+                                    "AND direction = 'out' LIMIT 1", NULL);
+        if (rs) {
+            db_bind_text(rs, 1, prev);
+            if (db_step(rs) == DB_ROW) prev_refs = store_dup(rs, 0, "");
+            db_finalize(&rs);
+        }
+        for (char *save = NULL, *tok = prev_refs ? strtok_r(prev_refs, " ", &save) : NULL;
+             tok && nrefs < COMPOSE_REFS_IN_MAX - 1; tok = strtok_r(NULL, " ", &save))
+            refs[nrefs++] = tok;
+        refs[nrefs++] = prev;
+    }
     compose_address to = {.name = NULL, .addr = p.email};
     compose_input ci = {
         .from = {.name = m.sender_name, .addr = m.address},
@@ -204,8 +219,8 @@ static int run_step(step_ctx *c, db *d, const mf_enrollment *e, mf_error *err)
         .subject = subj->text,
         .date = now,
         .in_reply_to = prev,
-        .references = prev ? refs : NULL,
-        .n_references = prev ? 1 : 0,
+        .references = nrefs ? refs : NULL,
+        .n_references = nrefs,
         .tracking_id = tracking,
         .text = text->text,
         .html = html ? html->text : NULL,
@@ -248,6 +263,7 @@ out:
     compose_rcpts_free(&rcpts);
     json_decref(custom);
     free(prev);
+    free(prev_refs);
     steps_free(&steps, nsteps);
     mf_prospect_clear(&p);
     mf_mailbox_clear(&m);

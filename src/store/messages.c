@@ -63,9 +63,11 @@ static int find_thread(db *d, const mf_message_in *m, char out[MF_ID_LEN], mf_er
     for (size_t i = m->n_references; rc == 0 && i > 0; i--)
         rc = conversation_of(d, m->mailbox_id, m->references[i - 1], out, err);
     if (rc == 0 && m->outbound_id && *m->outbound_id) { /* matched by our tracking id */
-        db_stmt *st = db_prepare(d, "SELECT conversation_id FROM messages WHERE id = ?", err);
+        db_stmt *st = db_prepare(
+            d, "SELECT conversation_id FROM messages WHERE id = ? AND mailbox_id = ?", err);
         if (!st) return -1;
         db_bind_text(st, 1, m->outbound_id);
+        db_bind_text(st, 2, m->mailbox_id);
         rc = db_step(st);
         if (rc == DB_ROW) store_copy(out, MF_ID_LEN, st, 0);
         db_finalize(&st);
@@ -201,13 +203,16 @@ out:
 int messages_find_outbound(db *d, const char *mailbox_id, const char *message_id,
                            char out_id[MF_ID_LEN], mf_error *err)
 {
-    db_stmt *st = db_prepare(d,
-                             "SELECT id FROM messages WHERE mailbox_id = ? AND message_id = ? "
-                             "AND direction = 'out' LIMIT 1",
-                             err);
+    db_stmt *st = db_prepare(
+        d,
+        "SELECT m.id FROM messages m WHERE m.message_id = ? AND m.direction = 'out' AND "
+        "m.mailbox_id IN (SELECT b.id FROM mailboxes b WHERE b.owner_id = (SELECT owner_id FROM "
+        "mailboxes WHERE id = ?)) ORDER BY CASE WHEN m.mailbox_id = ? THEN 0 ELSE 1 END LIMIT 1",
+        err);
     if (!st) return -1;
-    db_bind_text(st, 1, mailbox_id);
-    db_bind_text(st, 2, message_id);
+    db_bind_text(st, 1, message_id);
+    db_bind_text(st, 2, mailbox_id);
+    db_bind_text(st, 3, mailbox_id);
     int rc = db_step(st);
     if (rc == DB_ROW) store_copy(out_id, MF_ID_LEN, st, 0);
     db_finalize(&st);

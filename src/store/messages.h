@@ -36,8 +36,9 @@ typedef struct mf_message_in {
  * 0 for a duplicate. Runs in the caller's transaction, if any. */
 int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *stored,
                    mf_error *err);
-/* Row id of a message of the mailbox with this Message-ID sent by it (direction out): 1 found,
- * 0 not, -1 error. */
+/* Row id of a message with this Message-ID sent (direction out) by the mailbox or by another
+ * mailbox of the same owner — a reply may arrive at the master inbox (R19): 1 found, 0 not,
+ * -1 error. */
 int messages_find_outbound(db *d, const char *mailbox_id, const char *message_id,
                            char out_id[MF_ID_LEN], mf_error *err);
 

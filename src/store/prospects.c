@@ -107,8 +107,10 @@ int prospects_pause_for_mailbox(db *d, const char *mailbox_id, const char *reaso
 {
     if (db_exec(d, err,
                 "INSERT INTO prospect_tags (prospect_id, tag) SELECT id, ? FROM prospects "
-                "WHERE mailbox_id = ? AND state = 'active' ON CONFLICT (prospect_id, tag) DO NOTHING",
-                tag, mailbox_id, DB_END) < 0)
+                "WHERE (mailbox_id = ? AND state = 'active') OR id IN (SELECT prospect_id FROM "
+                "enrollments WHERE mailbox_id = ? AND state = 'active') "
+                "ON CONFLICT (prospect_id, tag) DO NOTHING",
+                tag, mailbox_id, mailbox_id, DB_END) < 0)
         return -1;
     int64_t n = db_exec(d, err,
                         "UPDATE prospects SET state = 'paused', pause_reason = ? "
