@@ -18,6 +18,8 @@ static const char *top_usage =
     "  token create --user EMAIL      make an API token\n"
     "  mailbox list                   mailboxes\n"
     "  request list|approve|reject    mailbox requests (R10)\n"
+    "  outbox list [--status S]       outgoing mail and its state (R26)\n"
+    "  suppression list|add           the organisation's suppression list (R25)\n"
     "\n"
     "`mailfleet <command> --help` tells more. --db takes sqlite:PATH, a bare PATH or\n"
     "postgres://...; default from the config file, else ./mailfleet.db.\n";
@@ -115,7 +117,7 @@ int cli_main(int argc, char **argv)
         {"serve", cli_serve}, {"worker", cli_worker}, {"api", cli_api},
         {"migrate", cli_migrate}, {"org", cli_org},
         {"user", cli_user},   {"token", cli_token},     {"mailbox", cli_mailbox},
-        {"request", cli_request},
+        {"request", cli_request}, {"outbox", cli_outbox}, {"suppression", cli_suppression},
     };
     c.argc = argc - 1;
     c.argv = argv + 1;

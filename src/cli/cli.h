@@ -32,4 +32,6 @@ int cli_user(cli_ctx *c);
 int cli_token(cli_ctx *c);
 int cli_mailbox(cli_ctx *c);
 int cli_request(cli_ctx *c);
+int cli_outbox(cli_ctx *c);
+int cli_suppression(cli_ctx *c);
 #endif

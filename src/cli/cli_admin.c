@@ -417,3 +417,122 @@ int cli_request(cli_ctx *c)
     app_deinit(&app);
     return rc < 0 ? cli_fail(&err) : CLI_OK;
 }
+
+/* ---------------- outbox ---------------- */
+static const char *outbox_usage =
+    "usage: mailfleet outbox list [--status queued|sending|sent|failed|unknown] [--org ORG_ID]\n"
+    "Prints id, status, kind, mailbox id, attempts, Message-ID, recipients and the error, one\n"
+    "message a line (newest last). \"unknown\" messages may or may not have been delivered\n"
+    "(R26): check with the recipient before sending again.\n";
+
+int cli_outbox(cli_ctx *c)
+{
+    if (wants_help(c)) return c->argc < 2 ? cli_usage(outbox_usage) : cli_help(outbox_usage);
+    if (!VERB_IS(c, "list")) return cli_usage(outbox_usage);
+    static const struct option opts[] = {{"status", required_argument, NULL, 's'},
+                                         {"org", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int argc = c->argc - 1;
+    char **argv = c->argv + 1;
+    const char *status = NULL, *org = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (ch == 's') status = optarg;
+        else if (ch == 'o') org = optarg;
+        else if (ch == 'h') return cli_help(outbox_usage);
+        else return cli_usage(outbox_usage);
+    }
+    if (optind != argc) return cli_usage(outbox_usage);
+    mf_app app;
+    if (cli_open(c, &app, NULL) != CLI_OK) return CLI_FAILED;
+    mf_error err;
+    db *d = app_db(&app, &err);
+    int rc = d ? 0 : -1;
+    if (rc == 0) {
+        qb q;
+        qb_init(&q, "SELECT id, status, kind, COALESCE(mailbox_id, '-'), attempts, message_id, "
+                    "rcpts, COALESCE(error, '') FROM outbox WHERE 1=1");
+        qb_and(&q, "status = ?", status);
+        qb_and(&q, "org_id = ?", org);
+        strbuf_addstr(&q.sql, " ORDER BY id");
+        db_stmt *st = qb_prepare(d, &q, &err);
+        if (!st) rc = -1;
+        while (st && (rc = db_step(st)) == DB_ROW) {
+            printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", db_col_text(st, 0), db_col_text(st, 1),
+                   db_col_text(st, 2), db_col_text(st, 3), db_col_text(st, 4), db_col_text(st, 5),
+                   db_col_text(st, 6), db_col_text(st, 7));
+        }
+        rc = rc == DB_ERROR ? -1 : 0;
+        db_finalize(&st);
+    }
+    app_deinit(&app);
+    return rc < 0 ? cli_fail(&err) : CLI_OK;
+}
+
+/* ---------------- suppression ---------------- */
+static const char *suppression_usage =
+    "usage: mailfleet suppression list --org ORG_ID\n"
+    "       mailfleet suppression add --org ORG_ID --email ADDRESS [--reason TEXT]\n"
+    "The organisation's suppression list (R25): no mail of the organisation goes to these\n"
+    "addresses. Unsubscribe links add to it.\n";
+
+int cli_suppression(cli_ctx *c)
+{
+    if (wants_help(c))
+        return c->argc < 2 ? cli_usage(suppression_usage) : cli_help(suppression_usage);
+    static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
+                                         {"email", required_argument, NULL, 'e'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int argc = c->argc - 1;
+    char **argv = c->argv + 1;
+    const char *org = NULL, *email = NULL, *reason = "manual";
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (ch == 'o') org = optarg;
+        else if (ch == 'e') email = optarg;
+        else if (ch == 'r') reason = optarg;
+        else if (ch == 'h') return cli_help(suppression_usage);
+        else return cli_usage(suppression_usage);
+    }
+    int list = VERB_IS(c, "list"), add = VERB_IS(c, "add");
+    if ((!list && !add) || optind != argc || !org || (add && !email))
+        return cli_usage(suppression_usage);
+    char norm[MF_ADDR_MAX];
+    if (add && address_normalize(email, norm, NULL) < 0) {
+        fprintf(stderr, "mailfleet: %s is not an email address\n", email);
+        return CLI_USAGE;
+    }
+    mf_app app;
+    if (cli_open(c, &app, NULL) != CLI_OK) return CLI_FAILED;
+    mf_error err;
+    db *d = app_db(&app, &err);
+    int rc = d ? 0 : -1;
+    mf_org o;
+    if (rc == 0) rc = orgs_get(d, org, &o, &err);
+    if (rc == 0 && add) {
+        char now[MF_TIME_LEN];
+        mf_time_format(mf_now(), now);
+        rc = db_exec(d, &err,
+                     "INSERT INTO suppressions (org_id, address_norm, reason, created_at) VALUES "
+                     "(?, ?, ?, ?) ON CONFLICT (org_id, address_norm) DO NOTHING",
+                     org, norm, reason, now, DB_END) < 0
+                 ? -1
+                 : 0;
+        if (rc == 0)
+            rc = ops_audit(d, &ops_cli_actor, org, "suppression.add", "address", NULL, NULL);
+    } else if (rc == 0) {
+        db_stmt *st = db_prepare(d, "SELECT address_norm, reason, created_at FROM suppressions "
+                                    "WHERE org_id = ? ORDER BY address_norm", &err);
+        if (!st) rc = -1;
+        if (st) db_bind_text(st, 1, org);
+        while (st && (rc = db_step(st)) == DB_ROW)
+            printf("%s\t%s\t%s\n", db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2));
+        rc = rc == DB_ERROR ? -1 : 0;
+        db_finalize(&st);
+    }
+    app_deinit(&app);
+    return rc < 0 ? cli_fail(&err) : CLI_OK;
+}

@@ -16,14 +16,15 @@ import sys
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Suite, check, expect, main, short  # noqa: E402
+from harness import Suite, check, err, expect, main, short  # noqa: E402
 
 suite = Suite("cli")
 S = types.SimpleNamespace()
 
 COMMANDS = [[], ["serve"], ["migrate"], ["org", "create"], ["user", "create"], ["user", "lock"],
             ["user", "unlock"], ["user", "list"], ["token", "create"], ["mailbox", "list"],
-            ["request", "list"], ["request", "approve"], ["request", "reject"]]
+            ["request", "list"], ["request", "approve"], ["request", "reject"], ["worker"],
+            ["api"], ["outbox", "list"], ["suppression", "list"], ["suppression", "add"]]
 
 
 def value_only(out):
@@ -213,6 +214,30 @@ def _(env):
     o = expect(env.req("POST", "/orgs", tok, {"name": "Made By Otto"}), 201)
     check(o["name"] == "Made By Otto" and o["mailbox_limit"] in (2, None), short(o))
     check(tok not in env.sql("SELECT group_concat(hash, ' ') FROM tokens")[0][0], "R29 token stored in clear")
+
+
+@suite.test("R25 CLI suppression add / list, and the API refuses mail to a suppressed address")
+def _(env):
+    usage(env, "suppression", "add", "--email", "x@y.test")       # no --org
+    usage(env, "suppression", "add", "--org", "org_x", "--email", "not-an-address")
+    org = env.org("Quiet Org")
+    refused(env, "suppression", "add", "--org", "org_missing", "--email", "x@y.test")
+    rc, out, errout = env.cli("suppression", "add", "--org", org, "--email", " Gone@Example.TEST ")
+    check(rc == 0 and out == "", "rc %s out %r err %r" % (rc, out, errout[-200:]))
+    rc, out, _e = env.cli("suppression", "list", "--org", org)
+    check(rc == 0 and out.startswith("gone@example.test\tmanual\t"), "list: %r" % out)
+    u = env.user("quiet@example.test", "Quinn", "user", org)
+    mb = env.new_mailbox(u, u.id, "quiet@example.test")
+    st, body = env.req("POST", "/messages", u.token, {"from_mailbox_id": mb["id"],
+                       "to": ["gone@example.test"], "subject": "hi", "text": "hello"})
+    check(st == 422 and err(body).get("code") == "recipient_suppressed", "%s %s" % (st, short(body)))
+
+
+@suite.test("R26 CLI outbox list shows queued mail with its state")
+def _(env):
+    rc, out, _e = env.cli("outbox", "list", "--status", "queued")
+    check(rc == 0, "rc %s" % rc)
+    usage(env, "outbox", "list", "extra-argument")
 
 
 if __name__ == "__main__":
