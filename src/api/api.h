@@ -52,12 +52,16 @@ int api_bad(api_req *r, const char *field, const char *fmt, ...) __attribute__((
 /* ---- output (reply.c) ---- */
 int api_ok(api_req *r, int status, json_t *body); /* takes body */
 int api_no_content(api_req *r);
+/* Answer with ready-made text (owned by r from now on), e.g. JSON written with json_out.h. */
+int api_text(api_req *r, int status, const char *type, char *text);
 int api_fail_from(api_req *r, const mf_error *e);
 /* {items, next_cursor} from a filled array and the page state */
 json_t *api_list(json_t *items, const mf_page *pg);
 json_t *render_org(const mf_org *o);
 json_t *render_user(const mf_user *u);
 json_t *render_mailbox(const mf_mailbox *m);
+struct strbuf;
+void write_mailbox(struct strbuf *sb, const mf_mailbox *m); /* the JSON text render_mailbox parses */
 json_t *render_slot(const mf_slot *s);
 json_t *render_request(const mf_request *q);
 json_t *render_prospect(const mf_prospect *p);

@@ -152,6 +152,7 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
             MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(page, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "text/html");
         MHD_add_response_header(page, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(page, "Cache-Control", "no-store");
         MHD_add_response_header(page, "Content-Security-Policy", "default-src 'none'; "
                                 "style-src 'unsafe-inline'; form-action 'self'");
         MHD_Result_t ret = MHD_queue_response(c, (unsigned)status, page);

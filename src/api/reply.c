@@ -1,7 +1,9 @@
 /* reply.c — answers: success bodies, the error object of API.md, lists with cursors, and the
  * JSON shape of each resource (never credentials, R29). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "api/json_out.h"
 #include "util/strbuf.h"
 #include "api/api.h"
 #include "core/limits.h"
@@ -11,6 +13,17 @@ int api_ok(api_req *r, int status, json_t *body)
     r->status = status;
     json_decref(r->resp);
     r->resp = body;
+    return 0;
+}
+
+int api_text(api_req *r, int status, const char *type, char *text)
+{
+    r->status = status;
+    json_decref(r->resp);
+    r->resp = NULL;
+    free(r->resp_text);
+    r->resp_text = text;
+    r->resp_type = type;
     return 0;
 }
 
@@ -81,23 +94,45 @@ json_t *render_user(const mf_user *u)
                      u->created_at);
 }
 
+/* The one shape of a mailbox (API.md; never credentials, R29), written as JSON text. */
+void write_mailbox(strbuf *sb, const mf_mailbox *m)
+{
+    int f = 1;
+    strbuf_add(sb, "{", 1);
+    jw_kv_str(sb, &f, "id", m->id);
+    jw_kv_str(sb, &f, "org_id", m->org_id);
+    jw_kv_str(sb, &f, "owner_id", m->owner_id);
+    jw_kv_str(sb, &f, "address", m->address);
+    jw_kv_str(sb, &f, "kind", m->kind);
+    jw_kv_str(sb, &f, "status", m->status);
+    jw_kv_str_or_null(sb, &f, "status_reason", m->status_reason);
+    jw_kv_str(sb, &f, "status_since", m->status_since);
+    jw_kv_bool(sb, &f, "is_default", m->is_default);
+    jw_kv_str(sb, &f, "sender_name", m->sender_name);
+    jw_kv_str(sb, &f, "signature", m->signature ? m->signature : "");
+    jw_kv_int(sb, &f, "daily_limit", m->daily_limit);
+    jw_kv_int(sb, &f, "sent_today", m->sent_today);
+    jw_kv_str_or_null(sb, &f, "master_id", m->master_id);
+    jw_kv_str(sb, &f, "created_at", m->created_at);
+    jw_kv_str(sb, &f, "time_zone", m->time_zone[0] ? m->time_zone : "UTC");
+    jw_kv_int(sb, &f, "min_gap_seconds", m->min_gap_seconds);
+    jw_key(sb, &f, "sync");
+    int g = 1;
+    strbuf_add(sb, "{", 1);
+    jw_kv_int(sb, &g, "messages_imported", m->messages_imported);
+    jw_kv_bool(sb, &g, "backfill_done", m->backfill_done);
+    jw_kv_str_or_null(sb, &g, "last_sync_at", m->last_sync_at);
+    strbuf_add(sb, "}}", 2);
+}
+
 json_t *render_mailbox(const mf_mailbox *m)
 {
-    json_t *out = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:b,s:s,s:s,s:i,s:i,s:o,s:s}", "id", m->id, "org_id",
-        m->org_id, "owner_id", m->owner_id, "address", m->address, "kind", m->kind, "status",
-        m->status, "status_reason", str_or_null(m->status_reason), "status_since",
-        m->status_since, "is_default", m->is_default, "sender_name", m->sender_name,
-        "signature", m->signature ? m->signature : "", "daily_limit", m->daily_limit,
-        "sent_today", m->sent_today, "master_id", str_or_null(m->master_id), "created_at",
-        m->created_at);
-    json_object_set_new(out, "time_zone", json_string(m->time_zone[0] ? m->time_zone : "UTC"));
-    json_object_set_new(out, "min_gap_seconds", json_integer(m->min_gap_seconds));
-    json_object_set_new(out, "sync",
-                        json_pack("{s:I,s:b,s:o}", "messages_imported",
-                                  (json_int_t)m->messages_imported, "backfill_done",
-                                  m->backfill_done, "last_sync_at", str_or_null(m->last_sync_at)));
-    return out;
+    strbuf sb;
+    strbuf_init(&sb, 1 << 20);
+    write_mailbox(&sb, m);
+    json_t *j = json_loadb(sb.buf, sb.len, 0, NULL);
+    strbuf_release(&sb);
+    return j ? j : json_object();
 }
 
 json_t *render_slot(const mf_slot *s)

@@ -9,7 +9,9 @@
 void store_copy(char *dst, size_t n, db_stmt *st, int col)
 {
     const char *t = db_col_text(st, col);
-    snprintf(dst, n, "%s", t ? t : "");
+    size_t len = t ? strnlen(t, n - 1) : 0; /* truncated to the field, like snprintf */
+    if (len) memcpy(dst, t, len);
+    dst[len] = '\0';
 }
 
 char *store_dup(db_stmt *st, int col, const char *dflt)

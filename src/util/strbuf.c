@@ -61,10 +61,16 @@ int strbuf_addstr(strbuf *sb, const char *s)
 
 int strbuf_addf(strbuf *sb, const char *fmt, ...)
 {
+    char small[256]; /* most formatted pieces are short: no allocation for them */
     va_list ap;
     va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0) MF_BUG("bad format");
+    if ((size_t)n < sizeof(small)) return strbuf_add(sb, small, (size_t)n);
     char *tmp = NULL;
-    int n = vasprintf(&tmp, fmt, ap);
+    va_start(ap, fmt);
+    n = vasprintf(&tmp, fmt, ap);
     va_end(ap);
     if (n < 0) MF_BUG("out of memory");
     int rc = strbuf_add(sb, tmp, (size_t)n);
