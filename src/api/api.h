@@ -25,6 +25,11 @@ typedef struct api_req {
     char *resp_text;         /* owned; a non-JSON answer (HTML pages) instead of resp */
     const char *resp_type;   /* its Content-Type */
     mf_error err;
+    /* console sessions (h_session.c, auth.c): the cookie's session when it authenticated the
+     * call, and a Set-Cookie header for the answer (owned) */
+    char session_id[MF_ID_LEN];
+    char session_csrf[65];
+    char *set_cookie;
 } api_req;
 
 typedef int (*api_handler)(api_req *r); /* 0: status/resp set; -1: err set */
@@ -124,4 +129,7 @@ int h_conversations_get(api_req *r);
 int h_mailbox_events(api_req *r);
 int h_notifications_list(api_req *r);
 int h_notifications_read(api_req *r);
+int h_session_create(api_req *r);
+int h_session_get(api_req *r);
+int h_session_delete(api_req *r);
 #endif

@@ -1,8 +1,22 @@
-/* auth.c — bearer tokens: hash, look up, refuse locked seats and contributors. */
+/* auth.c — who is calling: a bearer token (API clients) or the console's session cookie (with
+ * its CSRF token on every state-changing call); locked seats and contributors are refused. */
 #include <string.h>
 #include <strings.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include "api/auth.h"
+
+/* The checks every caller passes, whichever way they authenticated. */
+static int admit(api_req *r)
+{
+    ops_actor_from_user(&r->user, &r->actor);
+    if (r->user.locked)
+        return mf_fail(&r->err, 403, "seat_locked", "R2",
+                       "this seat is locked; an admin can unlock it");
+    if (!roles_has_app_access(&r->actor))
+        return mf_fail(&r->err, 403, "forbidden", "R14", "contributors have no API access");
+    return 0;
+}
 
 int auth_bearer(api_req *r)
 {
@@ -14,11 +28,38 @@ int auth_bearer(api_req *r)
     char hash[65];
     mf_token_hash(h + 7, hash);
     if (tokens_lookup(r->d, hash, &r->user, &r->err) < 0) return -1;
-    ops_actor_from_user(&r->user, &r->actor);
-    if (r->user.locked)
-        return mf_fail(&r->err, 403, "seat_locked", "R2",
-                       "this seat is locked; an admin can unlock it");
-    if (!roles_has_app_access(&r->actor))
-        return mf_fail(&r->err, 403, "forbidden", "R14", "contributors have no API access");
-    return 0;
+    return admit(r);
+}
+
+static int method_is_safe(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+int auth_session(api_req *r, const char *token)
+{
+    if (strlen(token) > 128)
+        return mf_fail(&r->err, 401, "unauthenticated", NULL, "sign in again");
+    mf_session s;
+    if (ops_session_lookup(r->app, r->d, token, &r->user, &s, &r->err) < 0) return -1;
+    snprintf(r->session_id, sizeof(r->session_id), "%s", s.id);
+    ops_session_csrf(token, r->session_csrf);
+    if (!method_is_safe(r->method)) {
+        /* the cookie comes with any request the browser makes; the CSRF token only with the
+         * console's own (another site cannot read it) */
+        const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+        if (!h || strlen(h) != 64 || sodium_memcmp(h, r->session_csrf, 64) != 0)
+            return mf_fail(&r->err, 403, "csrf_failed", NULL,
+                           "the X-CSRF-Token header is missing or wrong; reload the console");
+    }
+    return admit(r);
+}
+
+int auth_request(api_req *r)
+{
+    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"))
+        return auth_bearer(r);
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, AUTH_COOKIE);
+    if (cookie && *cookie) return auth_session(r, cookie);
+    return auth_bearer(r); /* the usual 401 */
 }

@@ -10,6 +10,7 @@
 #include "api/auth.h"
 #include "api/http.h"
 #include "api/router.h"
+#include "api/static.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -29,7 +30,8 @@ typedef struct conn_ctx {
     int too_large;
 } conn_ctx;
 
-static MHD_Result_t send_json(struct MHD_Connection *c, int status, json_t *body)
+static MHD_Result_t send_json(struct MHD_Connection *c, int status, json_t *body,
+                              const char *cookie)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct MHD_Response *resp;
@@ -42,6 +44,7 @@ static MHD_Result_t send_json(struct MHD_Connection *c, int status, json_t *body
     }
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (cookie) MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
     MHD_Result_t ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -52,14 +55,14 @@ static MHD_Result_t send_error(struct MHD_Connection *c, const mf_error *e)
     api_req tmp;
     memset(&tmp, 0, sizeof(tmp));
     api_fail_from(&tmp, e);
-    MHD_Result_t ret = send_json(c, tmp.status, tmp.resp);
+    MHD_Result_t ret = send_json(c, tmp.status, tmp.resp, NULL);
     json_decref(tmp.resp);
     return ret;
 }
 
 static void handle(mf_app *app, struct MHD_Connection *c, const char *method, const char *url,
                    conn_ctx *ctx, int *status_out, json_t **resp_out, char **text_out,
-                   const char **type_out)
+                   const char **type_out, char **cookie_out)
 {
     api_req r;
     memset(&r, 0, sizeof(r));
@@ -91,7 +94,7 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
             rc = -1;
             break;
         }
-        if (rt->auth == ROUTE_AUTH && auth_bearer(&r) < 0) {
+        if (rt->auth == ROUTE_AUTH && auth_request(&r) < 0) {
             rc = -1;
             break;
         }
@@ -111,6 +114,7 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
     *resp_out = r.resp;
     *text_out = r.resp_text;
     *type_out = r.resp_type;
+    *cookie_out = r.set_cookie;
 }
 
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -141,11 +145,18 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
         *upload_size = 0;
         return MHD_YES;
     }
+    unsigned static_status;
+    struct MHD_Response *file = static_response(c, method, url, &static_status);
+    if (file) { /* the web console */
+        MHD_Result_t ret = MHD_queue_response(c, static_status, file);
+        MHD_destroy_response(file);
+        return ret;
+    }
     int status;
     json_t *resp;
-    char *text = NULL;
+    char *text = NULL, *cookie = NULL;
     const char *type = NULL;
-    handle(s->app, c, method, url, ctx, &status, &resp, &text, &type);
+    handle(s->app, c, method, url, ctx, &status, &resp, &text, &type, &cookie);
     log_debug("%s %s -> %d", method, url, status);
     if (text) { /* an HTML page */
         struct MHD_Response *page =
@@ -158,10 +169,12 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
         MHD_Result_t ret = MHD_queue_response(c, (unsigned)status, page);
         MHD_destroy_response(page);
         json_decref(resp);
+        free(cookie);
         return ret;
     }
-    MHD_Result_t ret = send_json(c, status, resp);
+    MHD_Result_t ret = send_json(c, status, resp, cookie);
     json_decref(resp);
+    if (cookie) mf_secret_free(&cookie);
     return ret;
 }
 

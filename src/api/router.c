@@ -56,6 +56,9 @@ static const route routes[] = {
     {"GET", V1 "/audit-log", h_audit_list, ROUTE_AUTH},
     {"GET", V1 "/notifications", h_notifications_list, ROUTE_AUTH},
     {"POST", V1 "/notifications/{}/read", h_notifications_read, ROUTE_AUTH},
+    {"POST", V1 "/session", h_session_create, ROUTE_PUBLIC},
+    {"GET", V1 "/session", h_session_get, ROUTE_AUTH},
+    {"DELETE", V1 "/session", h_session_delete, ROUTE_AUTH},
 };
 
 /* A link token: letters, digits, '-' and '_' (base64url). */

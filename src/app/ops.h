@@ -144,4 +144,17 @@ int ops_check_error(const mf_check *c, const mf_seat_facts *seat, const mf_addre
 int ops_seat_facts(mf_app *app, db *d, const mf_user *u, int *used, int *limit, mf_error *err);
 int ops_audit(db *d, const mf_actor *a, const char *org_id, const char *action,
                const char *target_type, const char *target_id, const char *detail_json);
+
+/* ---- console sessions (session_ops.c) ---- */
+/* Sign in with email + password: 401 invalid_credentials, 429 too_many_attempts, 403 forbidden
+ * R14 (contributors), 403 seat_locked R2. On success *token_out is the new session token
+ * (caller frees with mf_secret_free) and u the user. */
+int ops_session_login(mf_app *app, db *d, const char *email, const char *password, mf_user *u,
+                      char **token_out, mf_error *err);
+/* The session of a token, with the idle expiry applied (401 unauthenticated). */
+int ops_session_lookup(mf_app *app, db *d, const char *token, mf_user *u, mf_session *s,
+                       mf_error *err);
+int ops_session_logout(db *d, const char *session_id, mf_error *err);
+/* The CSRF token that goes with a session token (64 hex characters). */
+void ops_session_csrf(const char *token, char out[65]);
 #endif

@@ -111,7 +111,8 @@ static const char *user_usage =
     "                             [--org ORG_ID]\n"
     "       mailfleet user list [--org ORG_ID]\n"
     "       mailfleet user lock|unlock --email EMAIL\n"
-    "       mailfleet user passwd --email EMAIL      (reads the password from stdin)\n"
+    "       mailfleet user passwd EMAIL|--email EMAIL [--password-file FILE]\n"
+    "                 (the console password: the first line of FILE, else of stdin)\n"
     "create prints the new user's id; operators have no organisation, admins and users need\n"
     "--org. A locked seat cannot log in or send; its mailboxes keep their addresses (R2, R7).\n";
 
@@ -203,33 +204,65 @@ static int user_set_seat(cli_ctx *c, int argc, char **argv, int locked)
     return rc < 0 ? cli_fail(&err) : CLI_OK;
 }
 
+/* `user passwd EMAIL` or `--email EMAIL`; the password is the first line of --password-file
+ * FILE, else of standard input. Sets the console password (argon2id) and ends the user's
+ * console sessions. */
 static int user_passwd(cli_ctx *c, int argc, char **argv)
 {
-    const char *email;
-    int p = email_only(argc, argv, &email);
-    if (p == 1) return CLI_OK;
-    if (p < 0) return cli_usage(user_usage);
+    static const struct option opts[] = {{"email", required_argument, NULL, 'e'},
+                                         {"password-file", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *email = NULL, *pwfile = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (ch == 'e') email = optarg;
+        else if (ch == 'p') pwfile = optarg;
+        else if (ch == 'h') return cli_help(user_usage);
+        else return cli_usage(user_usage);
+    }
+    if (!email && optind < argc) email = argv[optind++];
+    if (!email || !*email || optind != argc) return cli_usage(user_usage);
+    FILE *in = stdin;
+    if (pwfile && !(in = fopen(pwfile, "r"))) {
+        fprintf(stderr, "mailfleet: cannot read %s: %s\n", pwfile, strerror(errno));
+        return CLI_FAILED;
+    }
     char pw[1024];
-    if (!fgets(pw, sizeof(pw), stdin)) {
-        fprintf(stderr, "mailfleet: give the new password on standard input\n");
+    int got = fgets(pw, sizeof(pw), in) != NULL;
+    if (in != stdin) fclose(in);
+    if (!got) {
+        fprintf(stderr, "mailfleet: give the new password on standard input or with "
+                        "--password-file\n");
         return CLI_FAILED;
     }
     pw[strcspn(pw, "\r\n")] = '\0';
     if (strlen(pw) < 8) {
+        memset(pw, 0, sizeof(pw));
         fprintf(stderr, "mailfleet: the password needs at least 8 characters\n");
         return CLI_FAILED;
     }
     mf_app app;
-    if (cli_open(c, &app, NULL) != CLI_OK) return CLI_FAILED;
+    if (cli_open(c, &app, NULL) != CLI_OK) {
+        memset(pw, 0, sizeof(pw));
+        return CLI_FAILED;
+    }
     mf_error err;
     mf_user u;
     char hash[128];
     db *d = app_db(&app, &err);
     int rc = d ? users_get_by_email(d, email, &u, &err) : -1;
+    if (rc == 0 && u.role == ROLE_CONTRIBUTOR)
+        rc = mf_fail(&err, 403, "forbidden", "R14",
+                     "contributors do not sign in to the console; they connect through invites");
     if (rc == 0 && mf_password_hash(pw, hash) != 0) rc = mf_fail_internal(&err, "hashing failed");
-    if (rc == 0) rc = users_set_password(d, u.id, hash, &err);
-    if (rc == 0) rc = ops_audit(d, &ops_cli_actor, u.org_id, "user.passwd", "user", u.id, NULL);
     memset(pw, 0, sizeof(pw));
+    if (rc == 0) rc = db_begin(d, &err);
+    if (rc == 0) rc = users_set_password(d, u.id, hash, &err);
+    if (rc == 0) rc = sessions_delete_user(d, u.id, &err); /* a new password signs out */
+    if (rc == 0) rc = ops_audit(d, &ops_cli_actor, u.org_id, "user.passwd", "user", u.id, NULL);
+    if (d && rc == 0) rc = db_commit(d, &err);
+    else if (d && d->in_tx) db_rollback(d);
     app_deinit(&app);
     return rc < 0 ? cli_fail(&err) : CLI_OK;
 }

@@ -159,4 +159,29 @@ int notifications_add(db *d, const char *user_id, const char *kind, const char *
 int notifications_list(db *d, const char *user_id, mf_page *pg,
                        void (*each)(const mf_notification *, void *), void *ctx, mf_error *err);
 int notifications_mark_read(db *d, const char *user_id, const char *id, mf_error *err);
+
+/* sessions.c (console sign-in; tokens only as hashes, R29) */
+typedef struct mf_session {
+    char id[MF_ID_LEN];
+    char user_id[MF_ID_LEN];
+    char created_at[MF_TIME_LEN];
+    char last_seen_at[MF_TIME_LEN];
+} mf_session;
+/* The user's argon2id hash, "" when none is set. */
+int users_password_hash(db *d, const char *user_id, char out[128], mf_error *err);
+int sessions_insert(db *d, const char *user_id, const char *token_hash, mf_session *s,
+                    mf_error *err);
+/* 0 found, 1 no such session, -1 error */
+int sessions_lookup(db *d, const char *token_hash, mf_session *s, mf_error *err);
+int sessions_touch(db *d, const char *id, const char *now, mf_error *err);
+int sessions_delete(db *d, const char *id, mf_error *err);
+int sessions_delete_user(db *d, const char *user_id, mf_error *err);
+int sessions_delete_idle(db *d, const char *seen_before, mf_error *err);
+/* Failed sign-ins of an address since first_at ("" and 0 when none). */
+int login_failures_get(db *d, const char *email_norm, int *failures, char first_at[MF_TIME_LEN],
+                       mf_error *err);
+/* Count one more failure; a count whose first_at is before window_start starts again at 1. */
+int login_failures_add(db *d, const char *email_norm, const char *now, const char *window_start,
+                       mf_error *err);
+int login_failures_clear(db *d, const char *email_norm, mf_error *err);
 #endif

@@ -29,6 +29,8 @@ typedef struct mf_config {
     int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */
     int generic_count;          /* R6 */
     char *generic_local_parts[MF_MAX_GENERIC];
+    int session_idle_seconds;   /* 43200: a console session ends after this long unused */
+    int login_max_failures;     /* 5 failed sign-ins of one address per 15 minutes, then 429 */
 } mf_config;
 
 void mf_config_defaults(mf_config *c);
