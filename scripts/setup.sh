@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — install the Debian packages mailfleet needs (idempotent) and build it.
 #   scripts/setup.sh            runtime + build packages, then a release build in ./build
-#   scripts/setup.sh --test     also the test tools (cmocka, clang for fuzzing, PostgreSQL)
+#   scripts/setup.sh --test     also the test tools (cmocka, clang for fuzzing, PostgreSQL,
+#                               Chromium and node for the console's end-to-end tests)
 #   scripts/setup.sh --no-build packages only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,8 @@ pkgs=(build-essential meson ninja-build pkg-config python3
       libsodium-dev libjansson-dev libsqlite3-dev libpq-dev libmicrohttpd-dev
       libevent-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev sqlite3 curl ca-certificates tzdata)
 if [ "$test" = 1 ]; then
-  pkgs+=(libcmocka-dev clang libclang-rt-14-dev postgresql wrk nginx-light)
+  # chromium + nodejs: the console's end-to-end tests (playwright-core from npm, tests/e2e)
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev postgresql wrk nginx-light chromium nodejs)
 fi
 
 missing=()
@@ -42,6 +44,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
   [ "$created_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+# Debian's nodejs comes without npm (a separate package); other builds of nodejs carry it
+if [ "$test" = 1 ] && ! command -v npm >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends npm
 fi
 
 if [ "$build" = 1 ]; then

@@ -20,6 +20,13 @@ trap cleanup EXIT
 status=0
 builds=()
 
+# playwright-core for the console's end-to-end tests (tests/e2e, the meson suite 'e2e')
+e2e_ready=1
+if ! (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+  echo "test.sh: npm ci in tests/e2e failed; the e2e suite skips, and the run fails" >&2
+  e2e_ready=0
+fi
+
 # 1. unit + API tests under AddressSanitizer and UndefinedBehaviorSanitizer
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -54,6 +61,8 @@ if [ -d tests/fuzz ] && [ -f tests/fuzz/meson.build ]; then
     status=1
   fi
 fi
+
+[ "$e2e_ready" = 1 ] || status=1
 
 python3 scripts/test_summary.py "${builds[@]/%//meson-logs/testlog.json}" || status=1
 exit $status
