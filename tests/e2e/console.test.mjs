@@ -134,7 +134,8 @@ step('a second and a third mailbox connect (the slot made room for the third)', 
   const page = S.user;
   for (const local of ['alice2', 'alice3']) {
     const address = await connect(page, local);
-    await page.locator(`tr[data-address="${address}"] .badge`, { hasText: 'Good' }).waitFor({ timeout: 45000 });
+    await page.locator('#connect-form .result', { hasText: `${address} is connected.` }).waitFor({ timeout: 45000 });
+    await page.locator(`tr[data-address="${address}"] .badge`, { hasText: 'Good' }).waitFor();
   }
 });
 

@@ -268,12 +268,12 @@ export async function render(main, ctx) {
       if (limit.value) body.daily_limit = Number(limit.value);
       const m = await busy(submit, form, () => post('/mailboxes', body), actions);
       if (!m) return;
+      form.querySelectorAll('input[type=password]').forEach((p) => { p.value = ''; }); // sent; not kept in the page
       await load();
       result.append(h('p', {}, 'Testing the connection…'));
       submit.disabled = true;
       try {
-        const final = await watchConnection(m.id, (x) => { connectionResult(result, x); const i = mailboxes.findIndex((y) => y.id === x.id); if (i >= 0) { mailboxes[i] = x; shown = ''; draw(); } });
-        if (final.status === 'good') form.querySelectorAll('input[type=password]').forEach((p) => { p.value = ''; });
+        await watchConnection(m.id, (x) => { connectionResult(result, x); const i = mailboxes.findIndex((y) => y.id === x.id); if (i >= 0) { mailboxes[i] = x; shown = ''; draw(); } });
       } catch (e) { showError(result, e); }
       submit.disabled = false;
       await load();
