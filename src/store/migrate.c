@@ -22,14 +22,18 @@ int migrate_latest(void)
     return latest;
 }
 
-static int64_t current_version(db *d, mf_error *err)
+/* 1 when migration n is recorded as applied, 0 when not, -1 on error. Each number is checked
+ * on its own (not against the highest applied) so a migration merged below a number that a
+ * database already has is still applied. */
+static int is_applied(db *d, int n, mf_error *err)
 {
-    db_stmt *st = db_prepare(d, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", err);
+    db_stmt *st = db_prepare(d, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", err);
     if (!st) return -1;
-    int64_t v = -1;
-    if (db_step(st) == DB_ROW) v = db_col_int64(st, 0);
+    db_bind_int64(st, 1, n);
+    int r = -1;
+    if (db_step(st) == DB_ROW) r = db_col_int64(st, 0) > 0;
     db_finalize(&st);
-    return v;
+    return r;
 }
 
 int migrate_up(db *d, int *applied, mf_error *err)
@@ -46,9 +50,9 @@ int migrate_up(db *d, int *applied, mf_error *err)
         if (db_kind(d) == DB_POSTGRES &&
             db_exec_script(d, "SELECT pg_advisory_xact_lock(7263501)", err) < 0)
             goto fail;
-        int64_t cur = current_version(d, err);
-        if (cur < 0) goto fail;
-        if (n <= cur) {
+        int done = is_applied(d, n, err);
+        if (done < 0) goto fail;
+        if (done) {
             db_rollback(d);
             continue;
         }
