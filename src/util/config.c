@@ -68,6 +68,10 @@ void mf_config_defaults(mf_config *c)
     c->imap_fetch_batch = 50;
     c->engine_tick_seconds = 10;
     c->retry_max_seconds = 900;
+    c->webhook_max_attempts = 8;
+    c->webhook_retry_base_seconds = 30;
+    c->webhook_retry_max_seconds = 3600;
+    c->webhook_timeout_seconds = 10;
     set_generic(c, default_generic, NULL);
 }
 
@@ -131,6 +135,18 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "retry_max_seconds") == 0) {
         if (parse_int(key, v, 1, 86400, &n, err) < 0) return -1;
         c->retry_max_seconds = (int)n;
+    } else if (strcmp(key, "webhook_max_attempts") == 0) {
+        if (parse_int(key, v, 1, 100, &n, err) < 0) return -1;
+        c->webhook_max_attempts = (int)n;
+    } else if (strcmp(key, "webhook_retry_base_seconds") == 0) {
+        if (parse_int(key, v, 1, 86400, &n, err) < 0) return -1;
+        c->webhook_retry_base_seconds = (int)n;
+    } else if (strcmp(key, "webhook_retry_max_seconds") == 0) {
+        if (parse_int(key, v, 1, 7 * 86400, &n, err) < 0) return -1;
+        c->webhook_retry_max_seconds = (int)n;
+    } else if (strcmp(key, "webhook_timeout_seconds") == 0) {
+        if (parse_int(key, v, 1, 300, &n, err) < 0) return -1;
+        c->webhook_timeout_seconds = (int)n;
     } else if (strcmp(key, "generic_local_parts") == 0) {
         return set_generic(c, v, err);
     } else {
@@ -230,6 +246,10 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_IMAP_TIMEOUT_SECONDS", "imap_timeout_seconds"},
         {"MAILFLEET_ENGINE_TICK_SECONDS", "engine_tick_seconds"},
         {"MAILFLEET_RETRY_MAX_SECONDS", "retry_max_seconds"},
+        {"MAILFLEET_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts"},
+        {"MAILFLEET_WEBHOOK_RETRY_BASE_SECONDS", "webhook_retry_base_seconds"},
+        {"MAILFLEET_WEBHOOK_RETRY_MAX_SECONDS", "webhook_retry_max_seconds"},
+        {"MAILFLEET_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);
