@@ -3,7 +3,8 @@
   r = Receiver()                 listens on 127.0.0.1 (a free port) in a thread
   r.url("/path")                 the URL to register
   r.script("/path", [500, 500])  answer these statuses to the first requests on that path,
-                                 then 200 (default: always 200)
+                                 then 200 (default: always 200); an item (seconds, status)
+                                 waits that long before answering
   r.requests("/path")            every request received: dicts {path, headers (lower-case),
                                  body (bytes), json, at}
   r.wait(pred, timeout)          the first request for which pred(req) is true, or Fail
@@ -65,15 +66,24 @@ class Receiver:
                 with outer.lock:
                     q = outer.scripts.get(path)
                     status = q.pop(0) if q else 200
+                delay = 0
+                if isinstance(status, tuple):
+                    delay, status = status
+                with outer.lock:
                     outer.log.append({"path": path, "at": time.time(), "body": body, "json": parsed,
                                       "status": status,
                                       "headers": {k.lower(): v for k, v in self.headers.items()}})
+                if delay:
+                    time.sleep(delay)
                 reply = b'{"ok":true}' if status < 300 else b'{"error":"scripted failure"}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:  # the client gave up (timeout): nothing to answer
+                    pass
 
             def log_message(self, fmt, *args):
                 pass

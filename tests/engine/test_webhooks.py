@@ -11,6 +11,7 @@ checking every signature with the secret the way docs/api.md tells receivers to.
     a DSN about it -> message.bounce (hard, 5.1.1).
   * A receiver answering 500 twice is retried with backoff and recovers: the same delivery
     (same body and id), attempts 3, last status 200.
+  * A receiver that hangs is cut off by the timeout, while other endpoints and mail go on.
   * A receiver that always answers 500, and a closed port: failed after
     MAILFLEET_WEBHOOK_MAX_ATTEMPTS attempts, with the last status code / error shown.
   * A refused password -> mailbox.status to failing (and to good after PATCH). R28: the owner
@@ -48,11 +49,11 @@ ENGINE_ENV = {
     "MAILFLEET_ENGINE_TICK_SECONDS": "1",
     "MAILFLEET_IMAP_IDLE_SECONDS": "300",
     "MAILFLEET_IMAP_POLL_SECONDS": "300",
-    # fast webhook retries for the test: 1 s, then 2 s steps, 4 attempts, 3 s timeout
+    # fast webhook retries for the test: 1 s, then 2 s steps, 4 attempts, 5 s timeout
     "MAILFLEET_WEBHOOK_RETRY_BASE_SECONDS": "1",
     "MAILFLEET_WEBHOOK_RETRY_MAX_SECONDS": "2",
     "MAILFLEET_WEBHOOK_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
-    "MAILFLEET_WEBHOOK_TIMEOUT_SECONDS": "3",
+    "MAILFLEET_WEBHOOK_TIMEOUT_SECONDS": "5",
 }
 
 
@@ -327,6 +328,38 @@ def _(env):
     check(x["attempts"] == 3 and x["status_code"] == 200 and x["last_error"] is None and
           x["next_attempt_at"] is None and x["delivered_at"] and x["event"] == "message.received",
           short(x))
+
+
+@timed("an endpoint that hangs is cut off by the timeout (no status, 'timed out') and holds "
+       "up nothing: mail still arrives and other endpoints still get their events at once")
+def _(env):
+    S.recv.script("/slow", [(8, 200)] * 20)  # answers after 8 s; the timeout is 5 s
+    add_hook(env, "/slow", ["message.received"])
+    subj = "While an endpoint hangs %s" % secrets.token_hex(3)
+    t0 = time.time()
+    S.lab.send("gus@%s" % PROSPECT, [address("rita")], message(
+        [("From", "Gus <gus@%s>" % PROSPECT), ("To", address("rita")), ("Subject", subj),
+         ("Date", rfc2822()), ("Message-ID", new_mid("slow"))], "Hello?\n"))
+    received("/all", "message.received", lambda j: j["data"].get("subject") == subj)
+    first = received("/slow", "message.received", lambda j: j["data"].get("subject") == subj)
+    subj2 = "Right behind it %s" % secrets.token_hex(3)
+    S.lab.send("gus@%s" % PROSPECT, [address("rita")], message(
+        [("From", "Gus <gus@%s>" % PROSPECT), ("To", address("rita")), ("Subject", subj2),
+         ("Date", rfc2822()), ("Message-ID", new_mid("slow2"))], "Still there?\n"))
+    r2 = received("/all", "message.received", lambda j: j["data"].get("subject") == subj2)
+    check(r2["at"] - first["at"] < 4.0,
+          "the next event waited %.1f s behind a hanging endpoint" % (r2["at"] - first["at"]))
+    did = first["headers"]["x-mailfleet-delivery"]
+
+    def timed_out():
+        x = [i for i in deliveries(env, "/slow") if i["id"] == did]
+        return bool(x) and x[0]["attempts"] >= 1 and x[0]["last_error"] is not None, x
+    x = wait("the hanging attempt to be cut off", timed_out, 20)[0]
+    check(x["status"] == "pending" and x["status_code"] is None and
+          "timed out" in x["last_error"].lower(), short(x))
+    check(time.time() - t0 < 25, "took %.1f s" % (time.time() - t0))
+    expect(env.req("PATCH", "/webhooks/%s" % S.hooks["/slow"], S.admin.token,
+                   {"active": False}), 200)
 
 
 @timed("R12/R28 a refused password -> mailbox.status failing; email off for mailbox_failing: "
