@@ -132,4 +132,13 @@ int h_notifications_read(api_req *r);
 int h_session_create(api_req *r);
 int h_session_get(api_req *r);
 int h_session_delete(api_req *r);
+int h_notifications_read_all(api_req *r);
+int h_notification_prefs_get(api_req *r);
+int h_notification_prefs_put(api_req *r);
+int h_webhooks_create(api_req *r);
+int h_webhooks_list(api_req *r);
+int h_webhooks_get(api_req *r);
+int h_webhooks_patch(api_req *r);
+int h_webhooks_delete(api_req *r);
+int h_webhook_deliveries(api_req *r);
 #endif

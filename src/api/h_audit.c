@@ -1,4 +1,4 @@
-/* h_audit.c — /audit-log (R27) and /notifications (R28). */
+/* h_audit.c — /audit-log (R27), /notifications and /me/notification-preferences (R28). */
 #include <string.h>
 #include "api/api.h"
 
@@ -44,8 +44,14 @@ int h_notifications_list(api_req *r)
 {
     mf_page pg;
     if (api_page(r, &pg) < 0) return -1;
+    const char *unread = api_query(r, "unread");
+    int unread_only = 0;
+    if (unread && (strcmp(unread, "true") == 0 || strcmp(unread, "1") == 0)) unread_only = 1;
+    else if (unread && strcmp(unread, "false") != 0 && strcmp(unread, "0") != 0)
+        return api_bad(r, "unread", "expected true or false");
     json_t *items = json_array();
-    if (notifications_list(r->d, r->actor.id, &pg, collect_notification, items, &r->err) < 0) {
+    if (notifications_list_filtered(r->d, r->actor.id, unread_only, &pg, collect_notification,
+                                    items, &r->err) < 0) {
         json_decref(items);
         return -1;
     }
@@ -56,4 +62,63 @@ int h_notifications_read(api_req *r)
 {
     if (notifications_mark_read(r->d, r->actor.id, r->params[0], &r->err) < 0) return -1;
     return api_no_content(r);
+}
+
+int h_notifications_read_all(api_req *r)
+{
+    int n = notifications_mark_all_read(r->d, r->actor.id, &r->err);
+    if (n < 0) return -1;
+    return api_ok(r, 200, json_pack("{s:i}", "marked", n));
+}
+
+static json_t *render_prefs(const int email[NOTIFICATION_KIND_COUNT])
+{
+    json_t *o = json_object();
+    for (int i = 0; i < NOTIFICATION_KIND_COUNT; i++)
+        json_object_set_new(o, notification_kinds[i], json_boolean(email[i]));
+    return o;
+}
+
+int h_notification_prefs_get(api_req *r)
+{
+    int email[NOTIFICATION_KIND_COUNT];
+    if (notification_prefs_get(r->d, r->actor.id, email, &r->err) < 0) return -1;
+    return api_ok(r, 200, render_prefs(email));
+}
+
+/* {kind: bool email, ...}: only the kinds given change; the answer has all of them. */
+int h_notification_prefs_put(api_req *r)
+{
+    json_t *b;
+    if (jin_body(r, &b) < 0) return -1;
+    const char *k;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(b, k, v)
+    {
+        if (!notification_kind_valid(k)) {
+            rc = api_bad(r, k, "not a notification kind (master_inbox_set, mailbox_failing, "
+                               "mailbox_recovered, request_approved, request_rejected, "
+                               "invite_accepted, conversation_unassigned)");
+            break;
+        }
+        if (!json_is_boolean(v)) {
+            rc = api_bad(r, k, "expected true or false (email on or off)");
+            break;
+        }
+    }
+    if (rc == 0 && db_begin(r->d, &r->err) < 0) rc = -1;
+    else if (rc == 0) {
+        json_object_foreach(b, k, v)
+        {
+            if (notification_prefs_set(r->d, r->actor.id, k, json_is_true(v), &r->err) < 0) {
+                rc = -1;
+                break;
+            }
+        }
+        rc = ops_finish(r->d, rc, &r->err);
+    }
+    json_decref(b);
+    if (rc < 0) return -1;
+    return h_notification_prefs_get(r);
 }

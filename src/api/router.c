@@ -59,6 +59,15 @@ static const route routes[] = {
     {"POST", V1 "/session", h_session_create, ROUTE_PUBLIC},
     {"GET", V1 "/session", h_session_get, ROUTE_AUTH},
     {"DELETE", V1 "/session", h_session_delete, ROUTE_AUTH},
+    {"POST", V1 "/notifications/read-all", h_notifications_read_all, ROUTE_AUTH},
+    {"GET", V1 "/me/notification-preferences", h_notification_prefs_get, ROUTE_AUTH},
+    {"PUT", V1 "/me/notification-preferences", h_notification_prefs_put, ROUTE_AUTH},
+    {"POST", V1 "/webhooks", h_webhooks_create, ROUTE_AUTH},
+    {"GET", V1 "/webhooks", h_webhooks_list, ROUTE_AUTH},
+    {"GET", V1 "/webhooks/{}", h_webhooks_get, ROUTE_AUTH},
+    {"PATCH", V1 "/webhooks/{}", h_webhooks_patch, ROUTE_AUTH},
+    {"DELETE", V1 "/webhooks/{}", h_webhooks_delete, ROUTE_AUTH},
+    {"GET", V1 "/webhooks/{}/deliveries", h_webhook_deliveries, ROUTE_AUTH},
 };
 
 /* A link token: letters, digits, '-' and '_' (base64url). */

@@ -12,6 +12,7 @@
 #include "engine/engine_internal.h"
 #include "engine/sender.h"
 #include "engine/sequencer.h"
+#include "engine/webhook_worker.h"
 #include "mail/message_parse.h"
 #include "util/log.h"
 
@@ -187,6 +188,9 @@ engine *engine_start(mf_app *app, mf_error *err)
         return NULL;
     }
     e->running = true;
+    mf_error werr;
+    e->webhooks = webhook_worker_start(app, &werr);
+    if (!e->webhooks) log_errorx("engine: webhooks will not be delivered: %s", werr.message);
     app->wake = engine_wake_cb;
     app->wake_arg = e;
     return e;
@@ -204,6 +208,7 @@ void engine_stop(engine **ep)
     *ep = NULL;
     e->app->wake = NULL;
     e->app->wake_arg = NULL;
+    webhook_worker_stop(&e->webhooks);
     if (e->running) {
         event_active(e->stop_ev, 0, 0);
         pthread_join(e->thread, NULL);

@@ -23,6 +23,7 @@ struct engine {
     bool running;
     struct sender_loop *sender; /* the outbox runner (sender.c) */
     struct sequencer *sequencer; /* the sequence scheduler (sequencer.c) */
+    struct webhook_worker *webhooks; /* webhook deliveries, its own thread (webhook_worker.c) */
 };
 
 /* The time zone of that IANA name, loaded once from /usr/share/zoneinfo; UTC when unknown. */

@@ -1,4 +1,5 @@
-/* health.c — R12 transitions: store, history, audit (R27), notifications (R28). */
+/* health.c — R12 transitions: store, history, audit (R27), notifications (R28), and the
+ * webhook event mailbox.status, all in one transaction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include "engine/health.h"
 #include "store/messages.h"
 #include "store/store.h"
+#include "store/webhooks.h"
 #include "util/log.h"
 
 static void notify_owner_and_admins(db *d, const health_target *t, const char *kind,
@@ -64,6 +66,7 @@ int health_set(db *d, const health_target *t, const char *status, const char *re
          * the last state the engine saw. */
         int was_down = strcmp(before.status, "failing") == 0 || strcmp(before.status, "error") == 0 ||
                        (strcmp(before.status, "connecting") == 0 && last_logged_down(d, t->mailbox_id));
+        if (rc == 0 && webhook_emit(d, t->org_id, "mailbox.status", dj) < 0) rc = -1;
         if (rc == 0 && strcmp(status, "failing") == 0 && strcmp(before.status, "failing") != 0)
             notify_owner_and_admins(d, t, "mailbox_failing", dj);
         if (rc == 0 && strcmp(status, "good") == 0 && was_down)

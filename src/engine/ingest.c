@@ -4,10 +4,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sodium.h>
+#include <jansson.h>
 #include "core/classify.h"
 #include "engine/ingest.h"
 #include "mail/message_parse.h"
 #include "store/messages.h"
+#include "store/store.h"
+#include "store/webhooks.h"
 #include "util/log.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
@@ -78,6 +81,8 @@ static void apply_to_enrollment(db *d, const classify_result *cr)
         break;
     case CLASSIFY_AUTO_REPLY:
         mf_time_format(cr->return_date > mf_now() ? cr->return_date : mf_now() + 7 * 86400, when);
+        webhook_emit_enrollments_paused(d, "id = ? AND state = 'active'", enrollment,
+                                        "out_of_office");
         db_exec(d, NULL, "UPDATE enrollments SET state = 'paused', pause_reason = "
                          "'out_of_office', resume_at = ? WHERE id = ? AND state = 'active'",
                 when, enrollment, DB_END);
@@ -85,6 +90,47 @@ static void apply_to_enrollment(db *d, const classify_result *cr)
     default:
         break;
     }
+}
+
+/* Webhook events of a new inbound message: message.received always, and message.reply or
+ * message.bounce by its classification, each with the same data. */
+static void emit_message_events(db *d, const ingest_source *src, const char *id,
+                                const mf_message_in *m, const classify_result *cr)
+{
+    char org[MF_ID_LEN] = "", conv[MF_ID_LEN] = "";
+    db_stmt *st = db_prepare(d, "SELECT mb.org_id, m.conversation_id FROM messages m JOIN "
+                                "mailboxes mb ON mb.id = m.mailbox_id WHERE m.id = ?", NULL);
+    if (!st) return;
+    db_bind_text(st, 1, id);
+    if (db_step(st) == DB_ROW) {
+        store_copy(org, sizeof(org), st, 0);
+        store_copy(conv, sizeof(conv), st, 1);
+    }
+    db_finalize(&st);
+    if (!org[0]) return;
+    char date[MF_TIME_LEN] = "";
+    if (m->date) mf_time_format(m->date, date);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s}", "message_id",
+                          id, "mailbox_id", src->mailbox_id, "mailbox_address",
+                          src->mailbox_address, "conversation_id", conv[0] ? conv : NULL,
+                          "internet_message_id", m->message_id, "from", m->from_addr,
+                          "from_name", m->from_name, "to", m->to_addrs, "subject", m->subject,
+                          "snippet", m->snippet, "date", date[0] ? date : NULL,
+                          "classification", m->classification);
+    if (!j) return;
+    if (m->outbound_message_id)
+        json_object_set_new(j, "in_reply_to_ours", json_string(m->outbound_message_id));
+    if (cr->kind == CLASSIFY_BOUNCE)
+        json_object_set_new(j, "bounce",
+                            json_pack("{s:s?,s:s?,s:s?}", "kind", m->bounce_kind, "status",
+                                      m->bounce_status, "recipient", m->bounce_recipient));
+    char *pj = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!pj) return;
+    webhook_emit(d, org, "message.received", pj);
+    if (cr->kind == CLASSIFY_REPLY) webhook_emit(d, org, "message.reply", pj);
+    if (cr->kind == CLASSIFY_BOUNCE) webhook_emit(d, org, "message.bounce", pj);
+    free(pj);
 }
 
 int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
@@ -207,6 +253,7 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
         log_warnx("ingest: cannot store uid %lld of %s: %s", (long long)src->uid,
                   src->mailbox_address, err.message);
     if (rc == 0 && stored && !outgoing) apply_to_enrollment(d, &cr);
+    if (rc == 0 && stored && !outgoing && !src->backfill) emit_message_events(d, src, id, &m, &cr);
     free(to);
     free(cc);
     message_parsed_free(&p);

@@ -14,8 +14,11 @@ typedef struct ingest_source {
     int64_t uidvalidity, uid;
     time_t internaldate; /* 0 = unknown */
     int seen;            /* \Seen at fetch time */
+    int backfill;        /* imported by the first sync (R13): no webhook events for it */
 } ingest_source;
 
-/* 1 stored, 0 already there, -1 error (logged). */
+/* 1 stored, 0 already there, -1 error (logged). A new inbound message seen live (not
+ * backfill) also emits the webhook events message.received, and message.reply or
+ * message.bounce by its classification (in the caller's transaction). */
 int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len);
 #endif

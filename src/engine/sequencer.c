@@ -22,6 +22,7 @@
 #include "store/outbox.h"
 #include "store/sequences.h"
 #include "store/store.h"
+#include "store/webhooks.h"
 #include "util/log.h"
 
 struct sequencer {
@@ -33,12 +34,20 @@ static void pause_for_masters(db *d)
 {
     char now[MF_TIME_LEN];
     mf_time_format(mf_now(), now);
-    db_exec(d, NULL,
-            "UPDATE enrollments SET state = 'paused', pause_reason = 'master_inbox_down', "
-            "updated_at = ? WHERE state = 'active' AND mailbox_id IN (SELECT m.id FROM mailboxes m "
-            "JOIN mailboxes master ON master.id = m.master_id WHERE master.status IN "
-            "('failing','disconnected'))",
-            now, DB_END);
+    /* the pause and its webhook events (enrollment.paused) in one transaction */
+    static const char *down = "state = 'active' AND mailbox_id IN (SELECT m.id FROM mailboxes m "
+                              "JOIN mailboxes master ON master.id = m.master_id WHERE "
+                              "master.status IN ('failing','disconnected'))";
+    mf_error err;
+    if (db_begin(d, &err) == 0) {
+        char *sql = xasprintf("UPDATE enrollments SET state = 'paused', pause_reason = "
+                              "'master_inbox_down', updated_at = ? WHERE %s",
+                              down);
+        int ok = webhook_emit_enrollments_paused(d, down, NULL, "master_inbox_down") >= 0 &&
+                 db_exec(d, &err, sql, now, DB_END) >= 0;
+        free(sql);
+        if (!ok || db_commit(d, &err) < 0) db_rollback(d);
+    }
     db_exec(d, NULL,
             "UPDATE enrollments SET state = 'active', pause_reason = NULL, updated_at = ? "
             "WHERE state = 'paused' AND pause_reason = 'master_inbox_down' AND mailbox_id IN "

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "store/store.h"
+#include "store/webhooks.h"
 
 #define MAILBOX_COLS                                                                               \
     "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
@@ -241,6 +242,12 @@ int mailboxes_delete(db *d, const char *id, mf_error *err)
         "UPDATE prospects SET mailbox_id = NULL WHERE mailbox_id = ?",
         "DELETE FROM mailboxes WHERE id = ?",
     };
+    /* the leads about to be paused below, as webhook events (same transaction) */
+    if (webhook_emit_enrollments_paused(d,
+                                        "state = 'active' AND mailbox_id IN (SELECT id FROM "
+                                        "mailboxes WHERE master_id = ?)",
+                                        id, "master_inbox_down") < 0)
+        return mf_fail_internal(err, "cannot record the enrollment.paused events");
     for (size_t i = 0; i < sizeof(purge) / sizeof(purge[0]); i++) {
         if (db_exec(d, err, purge[i], id, DB_END) < 0) return -1;
     }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store/store.h"
+#include "store/webhooks.h"
 
 /* tags are gathered as a JSON array by a sub-select that works on both backends */
 #define PROSPECT_COLS                                                                              \
@@ -118,6 +119,9 @@ int prospects_pause_for_mailbox(db *d, const char *mailbox_id, const char *reaso
                         reason, mailbox_id, DB_END);
     if (n < 0) return -1;
     /* their sequences stop where they are (R8: "resuming where they stopped") */
+    if (webhook_emit_enrollments_paused(d, "mailbox_id = ? AND state = 'active'", mailbox_id,
+                                        reason) < 0)
+        return mf_fail_internal(err, "cannot record the enrollment.paused events");
     if (db_exec(d, err,
                 "UPDATE enrollments SET state = 'paused', pause_reason = ? WHERE mailbox_id = ? "
                 "AND state = 'active'",

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store/sequences.h"
+#include "store/webhooks.h"
 #include "store/store.h"
 #include "util/crypto.h"
 
@@ -241,6 +242,10 @@ int enrollments_set_state(db *d, const char *id, const char *state, const char *
 {
     char now[MF_TIME_LEN];
     mf_time_format(mf_now(), now);
+    /* the webhook event enrollment.paused, in the caller's transaction */
+    if (strcmp(state, "paused") == 0 &&
+        webhook_emit_enrollments_paused(d, "id = ? AND state <> 'paused'", id, reason) < 0)
+        return mf_fail_internal(err, "cannot record the enrollment.paused event");
     return db_exec(d, err,
                    "UPDATE enrollments SET state = ?, pause_reason = ?, resume_at = ?, "
                    "updated_at = ? WHERE id = ?",

@@ -154,6 +154,9 @@ typedef struct mf_notification {
     int read;
     char created_at[MF_TIME_LEN];
 } mf_notification;
+/* THE function that makes a notification (R28), whoever calls it: the row is always stored;
+ * its email is queued (email_status 'pending', mailed by the engine's system mailer) only when
+ * the user has not turned email off for that kind (notification_prefs), else 'off'. */
 int notifications_add(db *d, const char *user_id, const char *kind, const char *data_json,
                       mf_error *err);
 int notifications_list(db *d, const char *user_id, mf_page *pg,
@@ -184,4 +187,18 @@ int login_failures_get(db *d, const char *email_norm, int *failures, char first_
 int login_failures_add(db *d, const char *email_norm, const char *now, const char *window_start,
                        mf_error *err);
 int login_failures_clear(db *d, const char *email_norm, mf_error *err);
+int notifications_list_filtered(db *d, const char *user_id, int unread_only, mf_page *pg,
+                                void (*each)(const mf_notification *, void *), void *ctx,
+                                mf_error *err);
+int notifications_mark_all_read(db *d, const char *user_id, mf_error *err); /* how many */
+/* The kinds a user has an email preference for (R28), in this order. */
+#define NOTIFICATION_KIND_COUNT 7
+extern const char *const notification_kinds[NOTIFICATION_KIND_COUNT];
+int notification_kind_valid(const char *kind);
+/* 1 when the user wants email for kind (the default), 0 when turned off, -1 on error. */
+int notification_email_wanted(db *d, const char *user_id, const char *kind, mf_error *err);
+int notification_prefs_get(db *d, const char *user_id, int email[NOTIFICATION_KIND_COUNT],
+                           mf_error *err);
+int notification_prefs_set(db *d, const char *user_id, const char *kind, int email,
+                           mf_error *err);
 #endif

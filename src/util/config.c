@@ -70,6 +70,10 @@ void mf_config_defaults(mf_config *c)
     c->retry_max_seconds = 900;
     c->session_idle_seconds = 12 * 3600;
     c->login_max_failures = 5;
+    c->webhook_max_attempts = 8;
+    c->webhook_retry_base_seconds = 30;
+    c->webhook_retry_max_seconds = 3600;
+    c->webhook_timeout_seconds = 10;
     set_generic(c, default_generic, NULL);
 }
 
@@ -139,6 +143,18 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "login_max_failures") == 0) {
         if (parse_int(key, v, 1, 1000, &n, err) < 0) return -1;
         c->login_max_failures = (int)n;
+    } else if (strcmp(key, "webhook_max_attempts") == 0) {
+        if (parse_int(key, v, 1, 100, &n, err) < 0) return -1;
+        c->webhook_max_attempts = (int)n;
+    } else if (strcmp(key, "webhook_retry_base_seconds") == 0) {
+        if (parse_int(key, v, 1, 86400, &n, err) < 0) return -1;
+        c->webhook_retry_base_seconds = (int)n;
+    } else if (strcmp(key, "webhook_retry_max_seconds") == 0) {
+        if (parse_int(key, v, 1, 7 * 86400, &n, err) < 0) return -1;
+        c->webhook_retry_max_seconds = (int)n;
+    } else if (strcmp(key, "webhook_timeout_seconds") == 0) {
+        if (parse_int(key, v, 1, 300, &n, err) < 0) return -1;
+        c->webhook_timeout_seconds = (int)n;
     } else if (strcmp(key, "generic_local_parts") == 0) {
         return set_generic(c, v, err);
     } else {
@@ -240,6 +256,10 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_RETRY_MAX_SECONDS", "retry_max_seconds"},
         {"MAILFLEET_SESSION_IDLE_SECONDS", "session_idle_seconds"},
         {"MAILFLEET_LOGIN_MAX_FAILURES", "login_max_failures"},
+        {"MAILFLEET_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts"},
+        {"MAILFLEET_WEBHOOK_RETRY_BASE_SECONDS", "webhook_retry_base_seconds"},
+        {"MAILFLEET_WEBHOOK_RETRY_MAX_SECONDS", "webhook_retry_max_seconds"},
+        {"MAILFLEET_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);

@@ -27,6 +27,10 @@ typedef struct mf_config {
     int imap_fetch_batch;       /* 50 messages per UID FETCH */
     int engine_tick_seconds;    /* 10: how often the engine re-reads its mailboxes */
     int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */
+    int webhook_max_attempts;       /* 8: attempts of one delivery before it is failed */
+    int webhook_retry_base_seconds; /* 30: first retry step, doubled each time (jittered) */
+    int webhook_retry_max_seconds;  /* 3600: cap of the retry step */
+    int webhook_timeout_seconds;    /* 10: a whole request (connect included) */
     int generic_count;          /* R6 */
     char *generic_local_parts[MF_MAX_GENERIC];
     int session_idle_seconds;   /* 43200: a console session ends after this long unused */
