@@ -273,6 +273,7 @@ static const char *notification_subject(const char *kind)
         {"mailbox_recovered", "A mailbox works again"},
         {"request_approved", "Your mailbox request was approved"},
         {"request_rejected", "Your mailbox request was rejected"},
+        {"invite_accepted", "An invited mailbox was connected"},
     };
     for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
         if (strcmp(kind, subjects[i].kind) == 0) return subjects[i].subject;
