@@ -226,6 +226,9 @@ static int user_passwd(cli_ctx *c, int argc, char **argv)
     char hash[128];
     db *d = app_db(&app, &err);
     int rc = d ? users_get_by_email(d, email, &u, &err) : -1;
+    if (rc == 0 && u.role == ROLE_CONTRIBUTOR) /* R14: a contributor has no login */
+        rc = mf_fail(&err, 403, "forbidden", "R14",
+                     "%s is a contributor: contributors have no login and no API access", u.email);
     if (rc == 0 && mf_password_hash(pw, hash) != 0) rc = mf_fail_internal(&err, "hashing failed");
     if (rc == 0) rc = users_set_password(d, u.id, hash, &err);
     if (rc == 0) rc = ops_audit(d, &ops_cli_actor, u.org_id, "user.passwd", "user", u.id, NULL);
