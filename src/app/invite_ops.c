@@ -190,6 +190,8 @@ static int queue_invite_mail(mf_app *app, db *d, const mf_invite *inv, const cha
     const char *from = app->cfg.system_from[0] ? app->cfg.system_from : DEFAULT_SYSTEM_FROM;
     char subject[MF_NAME_MAX + MF_ADDR_MAX + 64];
     snprintf(subject, sizeof(subject), "%s invites you to connect %s", org->name, inv->address);
+    for (char *c = subject; *c; c++) /* a header line: no control characters from the name */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
     compose_address to = {.name = NULL, .addr = inv->address};
     compose_input ci = {.from = {.name = "mailfleet", .addr = from},
                         .to = &to,
@@ -292,6 +294,7 @@ int ops_invite_create(mf_app *app, db *d, const mf_actor *a, const mf_invite_inp
         snprintf(out->address_norm, sizeof(out->address_norm), "%s", norm);
         snprintf(out->kind, sizeof(out->kind), "%s", in->kind);
         snprintf(out->note, sizeof(out->note), "%s", in->note ? in->note : "");
+        mf_utf8_sanitize(out->note); /* the CLI's argv may be anything */
         snprintf(out->invited_by, sizeof(out->invited_by), "%s", a->id);
         if (shared) snprintf(out->owner_id, sizeof(out->owner_id), "%s", owner.id);
         token = new_link(app, hash, out->expires_at);
