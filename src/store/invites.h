@@ -64,6 +64,8 @@ typedef struct mf_contributor_mailbox {
     char status[16];
     char owner_id[MF_ID_LEN];
 } mf_contributor_mailbox;
+/* Contributors of org_id (NULL: all), paged; each is called after the list query is finished,
+ * so it may run queries of its own. */
 int contributors_list(db *d, const char *org_id, mf_page *pg,
                       void (*each)(const mf_user *, void *), void *ctx, mf_error *err);
 /* The mailboxes a contributor connected: the ones they own (personal invites) and the shared
