@@ -51,6 +51,10 @@ int jin_reject_unknown_type(api_req *r, json_t *o, const char *key, json_type wa
 const char *api_query(api_req *r, const char *key);
 /* ?limit= (1..500, default 50) and ?cursor= */
 int api_page(api_req *r, mf_page *pg);
+/* Mailbox server settings b[key] = {host, port, security, username, password}, validated
+ * (400 naming "imap.port" etc.); *out gets their compact JSON (free with mf_secret_free), NULL
+ * when absent and not required. (h_mailboxes.c) */
+int api_read_server(api_req *r, json_t *b, const char *key, int required, char **out);
 /* 400 invalid_request "<field>: <what>" */
 int api_bad(api_req *r, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -10,7 +10,7 @@
 
 /* Validate {host, port, security, username, password} and give back its compact JSON text
  * (caller frees with mf_secret_free). */
-static int read_server(api_req *r, json_t *b, const char *key, int required, char **out)
+int api_read_server(api_req *r, json_t *b, const char *key, int required, char **out)
 {
     *out = NULL;
     json_t *o = json_object_get(b, key);
@@ -56,8 +56,8 @@ int h_mailboxes_create(api_req *r)
     if (rc == 0) rc = jin_str(r, b, "sender_name", 0, MF_NAME_MAX - 1, &in.sender_name);
     if (rc == 0) rc = jin_str(r, b, "signature", 0, 64 * 1024, &in.signature);
     if (rc == 0) rc = jin_int(r, b, "daily_limit", 0, 1, 1000000, &in.daily_limit, NULL);
-    if (rc == 0) rc = read_server(r, b, "imap", 1, &imap);
-    if (rc == 0) rc = read_server(r, b, "smtp", 1, &smtp);
+    if (rc == 0) rc = api_read_server(r, b, "imap", 1, &imap);
+    if (rc == 0) rc = api_read_server(r, b, "smtp", 1, &smtp);
     in.imap_json = imap;
     in.smtp_json = smtp;
     mf_mailbox m;
@@ -136,8 +136,8 @@ int h_mailboxes_patch(api_req *r)
     if (rc == 0 && p.time_zone && !app_zone_known(p.time_zone))
         rc = api_bad(r, "time_zone", "is not a time zone name such as Europe/Paris");
     if (rc == 0) rc = jin_int(r, b, "min_gap_seconds", 0, 0, 86400, &p.min_gap_seconds, NULL);
-    if (rc == 0) rc = read_server(r, b, "imap", 0, &imap);
-    if (rc == 0) rc = read_server(r, b, "smtp", 0, &smtp);
+    if (rc == 0) rc = api_read_server(r, b, "imap", 0, &imap);
+    if (rc == 0) rc = api_read_server(r, b, "smtp", 0, &smtp);
     p.imap_json = imap;
     p.smtp_json = smtp;
     mf_mailbox m;

@@ -1,6 +1,7 @@
 /* router.c — the route table of the HTTP API (see docs/api.md) and its matcher. */
 #include <ctype.h>
 #include <string.h>
+#include "api/h_invites.h"
 #include "api/router.h"
 
 #define V1 "/api/v1"
@@ -68,6 +69,20 @@ static const route routes[] = {
     {"PATCH", V1 "/webhooks/{}", h_webhooks_patch, ROUTE_AUTH},
     {"DELETE", V1 "/webhooks/{}", h_webhooks_delete, ROUTE_AUTH},
     {"GET", V1 "/webhooks/{}/deliveries", h_webhook_deliveries, ROUTE_AUTH},
+    /* invites and contributors (R14); the connect page and accept route need no account */
+    {"POST", V1 "/invites", h_invites_create, ROUTE_AUTH},
+    {"GET", V1 "/invites", h_invites_list, ROUTE_AUTH},
+    {"GET", V1 "/invites/{}", h_invites_get, ROUTE_AUTH},
+    {"DELETE", V1 "/invites/{}", h_invites_delete, ROUTE_AUTH},
+    {"POST", V1 "/invites/{}/resend", h_invites_resend, ROUTE_AUTH},
+    {"POST", V1 "/invites/{}/revoke", h_invites_revoke_post, ROUTE_AUTH},
+    {"POST", V1 "/invites/{t}/accept", h_invite_accept, ROUTE_PUBLIC},
+    {"GET", V1 "/contributors", h_contributors_list, ROUTE_AUTH},
+    {"GET", V1 "/contributors/{}", h_contributors_get, ROUTE_AUTH},
+    {"PATCH", V1 "/contributors/{}", h_contributors_patch, ROUTE_AUTH},
+    {"DELETE", V1 "/contributors/{}", h_contributors_delete, ROUTE_AUTH},
+    {"GET", "/connect/{t}", h_connect_page, ROUTE_PUBLIC},
+    {"POST", "/connect/{t}", h_connect_post, ROUTE_PUBLIC},
 };
 
 /* A link token: letters, digits, '-' and '_' (base64url). */

@@ -20,6 +20,7 @@ static const char *top_usage =
     "  request list|approve|reject    mailbox requests (R10)\n"
     "  outbox list [--status S]       outgoing mail and its state (R26)\n"
     "  suppression list|add           the organisation's suppression list (R25)\n"
+    "  invite create|list|revoke      invite an address to connect its mailbox (R14)\n"
     "\n"
     "`mailfleet <command> --help` tells more. --db takes sqlite:PATH, a bare PATH or\n"
     "postgres://...; default from the config file, else ./mailfleet.db.\n";
@@ -118,6 +119,7 @@ int cli_main(int argc, char **argv)
         {"migrate", cli_migrate}, {"org", cli_org},
         {"user", cli_user},   {"token", cli_token},     {"mailbox", cli_mailbox},
         {"request", cli_request}, {"outbox", cli_outbox}, {"suppression", cli_suppression},
+        {"invite", cli_invite},
     };
     c.argc = argc - 1;
     c.argv = argv + 1;

@@ -34,4 +34,5 @@ int cli_mailbox(cli_ctx *c);
 int cli_request(cli_ctx *c);
 int cli_outbox(cli_ctx *c);
 int cli_suppression(cli_ctx *c);
+int cli_invite(cli_ctx *c); /* cli_invite.c */
 #endif

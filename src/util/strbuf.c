@@ -118,3 +118,20 @@ void mf_utf8_sanitize(char *s)
         }
     }
 }
+
+int strbuf_add_html(strbuf *sb, const char *s)
+{
+    for (; s && *s; s++) {
+        const char *rep = NULL;
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: break;
+        }
+        if ((rep ? strbuf_addstr(sb, rep) : strbuf_add(sb, s, 1)) < 0) return -1;
+    }
+    return 0;
+}

@@ -22,4 +22,6 @@ int strbuf_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 
 void mf_utf8_sanitize(char *s);
 /* Hand the buffer to the caller (who frees it) and re-init sb. */
 char *strbuf_detach(strbuf *sb, size_t *len);
+/* Append s escaped for HTML text and attribute values (& < > " ' become entities). */
+int strbuf_add_html(strbuf *sb, const char *s);
 #endif
