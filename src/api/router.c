@@ -56,6 +56,16 @@ static const route routes[] = {
     {"GET", V1 "/audit-log", h_audit_list, ROUTE_AUTH},
     {"GET", V1 "/notifications", h_notifications_list, ROUTE_AUTH},
     {"POST", V1 "/notifications/{}/read", h_notifications_read, ROUTE_AUTH},
+    /* shared mailboxes and assignment (R20, R21) */
+    {"GET", V1 "/mailboxes/{}/members", h_members_get, ROUTE_AUTH},
+    {"PUT", V1 "/mailboxes/{}/members", h_members_put, ROUTE_AUTH},
+    {"GET", V1 "/mailboxes/{}/assignment", h_assignment_get, ROUTE_AUTH},
+    {"PUT", V1 "/mailboxes/{}/assignment", h_assignment_put, ROUTE_AUTH},
+    {"POST", V1 "/mailboxes/{}/owner", h_mailbox_owner, ROUTE_AUTH},
+    {"POST", V1 "/conversations/{}/assign", h_conversation_assign, ROUTE_AUTH},
+    {"POST", V1 "/conversations/{}/unassign", h_conversation_unassign, ROUTE_AUTH},
+    {"PATCH", V1 "/conversations/{}", h_conversation_patch, ROUTE_AUTH},
+    {"POST", V1 "/conversations/{}/typing", h_conversation_typing, ROUTE_AUTH},
 };
 
 /* A link token: letters, digits, '-' and '_' (base64url). */

@@ -23,6 +23,7 @@ struct engine {
     bool running;
     struct sender_loop *sender; /* the outbox runner (sender.c) */
     struct sequencer *sequencer; /* the sequence scheduler (sequencer.c) */
+    struct assign_alerts *assign_alerts; /* the unassigned-conversation alert (assign.c, R21) */
 };
 
 /* The time zone of that IANA name, loaded once from /usr/share/zoneinfo; UTC when unknown. */

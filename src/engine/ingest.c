@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <sodium.h>
 #include "core/classify.h"
+#include "engine/assign.h"
 #include "engine/ingest.h"
 #include "mail/message_parse.h"
 #include "store/messages.h"
@@ -207,6 +208,8 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
         log_warnx("ingest: cannot store uid %lld of %s: %s", (long long)src->uid,
                   src->mailbox_address, err.message);
     if (rc == 0 && stored && !outgoing) apply_to_enrollment(d, &cr);
+    /* R21: reopen on a reply from outside; round-robin a new conversation of a shared mailbox */
+    if (rc == 0 && stored && !outgoing) assign_on_inbound(d, id, m.classification, src->backfill);
     free(to);
     free(cc);
     message_parsed_free(&p);

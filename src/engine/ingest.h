@@ -14,6 +14,7 @@ typedef struct ingest_source {
     int64_t uidvalidity, uid;
     time_t internaldate; /* 0 = unknown */
     int seen;            /* \Seen at fetch time */
+    int backfill;        /* part of the first import of the mailbox's history (R13, R21) */
 } ingest_source;
 
 /* 1 stored, 0 already there, -1 error (logged). */

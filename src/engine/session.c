@@ -220,7 +220,8 @@ static void on_fetch(session *s, const imap_arg *list)
                              .uidvalidity = s->uidvalidity,
                              .uid = uid,
                              .internaldate = parse_internaldate(idate),
-                             .seen = seen};
+                             .seen = seen,
+                             .backfill = !s->incremental};
     p->raw = xmalloc(len + 1);
     memcpy(p->raw, raw, len);
     p->raw[len] = '\0';
