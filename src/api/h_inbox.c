@@ -99,6 +99,7 @@ int h_inbox(api_req *r)
     if (unassigned && strcmp(unassigned, "true") == 0) f.unassigned = 1;
     if (f.unassigned && f.assignee_id)
         return api_bad(r, "unassigned", "cannot be combined with an assignee");
+    mf_user u; /* f.member_id may point into it */
     if (f.mailbox_id) {
         mf_mailbox m;
         if (!mf_id_valid(f.mailbox_id)) return store_not_found(&r->err, "mailbox");
@@ -110,7 +111,6 @@ int h_inbox(api_req *r)
         const char *owner = api_query(r, "owner_id");
         f.member_id = r->actor.id;
         if (owner && strcmp(owner, r->actor.id) != 0) {
-            mf_user u;
             if (!mf_id_valid(owner) || ops_user_visible(r->d, &r->actor, owner, &u, &r->err) < 0)
                 return store_not_found(&r->err, "user");
             if (!roles_is_admin_of(&r->actor, u.org_id))
