@@ -146,9 +146,11 @@ int members_open_counts(db *d, const char *mailbox_id,
 {
     db_stmt *st = db_prepare(
         d,
-        "SELECT mm.user_id, mm.access, mm.available, mm.created_at, (SELECT COUNT(*) FROM "
-        "conversations c WHERE c.mailbox_id = mm.mailbox_id AND c.assignee_id = mm.user_id AND "
-        "c.status = 'open') FROM mailbox_members mm WHERE mm.mailbox_id = ? ORDER BY mm.user_id",
+        /* a locked seat (R2) cannot answer: it counts as unavailable */
+        "SELECT mm.user_id, mm.access, CASE WHEN u.seat = 'locked' THEN 0 ELSE mm.available END, "
+        "mm.created_at, (SELECT COUNT(*) FROM conversations c WHERE c.mailbox_id = mm.mailbox_id "
+        "AND c.assignee_id = mm.user_id AND c.status = 'open') FROM mailbox_members mm JOIN users "
+        "u ON u.id = mm.user_id WHERE mm.mailbox_id = ? ORDER BY mm.user_id",
         err);
     if (!st) return -1;
     db_bind_text(st, 1, mailbox_id);

@@ -40,7 +40,8 @@ int assignment_put(db *d, const mf_assignment *a, mf_error *err); /* mode, cap, 
 int assignment_set_cursor(db *d, const char *mailbox_id, const char *user_id, mf_error *err);
 
 /* R21 round-robin candidates: every member of the mailbox with the number of its open
- * conversations assigned to them. Returns how many, or -1. */
+ * conversations assigned to them (a member whose seat is locked, R2, comes as unavailable).
+ * Returns how many, or -1. */
 int members_open_counts(db *d, const char *mailbox_id,
                         void (*each)(const mf_member *, int open_count, void *), void *ctx,
                         mf_error *err);

@@ -19,6 +19,7 @@ customers' mail into it (SMTP -> LMTP) and takes the replies sent from it (START
   R21      collision: Ana types in a conversation (taken_by Ana for 2 minutes, seen by Ben);
            Ben's reply gets 409 conversation_taken with error.taken_by; with "force": true it
            is sent.
+  R2/R21   round-robin skips a member whose seat is locked.
 
 Shortcuts (SQLite): the alert's clock is moved back by editing conversations.opened_at
 instead of waiting a minute. Knobs: MAILFLEET_ASSIGNMENT_CHECK_SECONDS=1 (the alert check),
@@ -355,6 +356,31 @@ def _(env):
     r = expect(env.req("POST", "/messages", S.ben.token, body), 202)
     m = wait_msg(env, S.ben, r["id"])
     check(m["status"] == "sent", "forced reply: %s" % short(m))
+
+
+# --- R2 / R21 a locked seat ----------------------------------------------------------------
+
+@timed("R2/R21 round-robin skips a member whose seat is locked: with Cy locked (no cap), "
+       "three new conversations go to Ana and Ben only")
+def _(env):
+    cy = [u for u in S.agents if u.id == S.cy.id][0]
+    expect(env.req("PATCH", "/users/%s" % cy.id, S.admin.token, {"seat": "locked"}), 200)
+    expect(env.req("PUT", "/mailboxes/%s/assignment" % S.mb, S.olive.token,
+                   {"mode": "round_robin"}), 200)
+    # three in a row: without the R2 rule each of the three would get one, whoever's turn it is
+    subjects = ["Locked %d %s" % (i, secrets.token_hex(2)) for i in range(1, 4)]
+    for i, subj in enumerate(subjects):
+        deliver(CUSTOMERS[i], subj)
+        time.sleep(0.3)
+
+    def assigned():
+        got = {c["subject"]: c for c in shared_inbox(env, S.olive) if c["subject"] in subjects}
+        return len(got) == 3 and all(c["assignee_id"] for c in got.values()), got
+    got = wait("the three to be assigned", assigned, 20)
+    holders = sorted(set(c["assignee_id"] for c in got.values()))
+    check(holders == sorted([S.ana.id, S.ben.id]),
+          "holders %s, want Ana and Ben (Cy %s is locked)" % (holders, S.cy.id))
+    expect(env.req("PATCH", "/users/%s" % cy.id, S.admin.token, {"seat": "active"}), 200)
 
 
 # --- running -------------------------------------------------------------------------------
