@@ -75,6 +75,7 @@ json_t *render_slot(const mf_slot *s);
 json_t *render_request(const mf_request *q);
 json_t *render_prospect(const mf_prospect *p);
 json_t *render_connections(const mf_user *u, const mf_connections *c);
+json_t *render_conversation(const mf_conversation *c); /* h_inbox.c */
 /* list callbacks: ctx is a json_t array */
 void collect_org(const mf_org *o, void *ctx);
 void collect_user(const mf_user *u, void *ctx);
@@ -145,4 +146,14 @@ int h_webhooks_get(api_req *r);
 int h_webhooks_patch(api_req *r);
 int h_webhooks_delete(api_req *r);
 int h_webhook_deliveries(api_req *r);
+/* shared mailboxes and assignment (h_team.c, R20, R21) */
+int h_members_get(api_req *r);
+int h_members_put(api_req *r);
+int h_assignment_get(api_req *r);
+int h_assignment_put(api_req *r);
+int h_mailbox_owner(api_req *r);
+int h_conversation_assign(api_req *r);
+int h_conversation_unassign(api_req *r);
+int h_conversation_patch(api_req *r);
+int h_conversation_typing(api_req *r);
 #endif

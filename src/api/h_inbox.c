@@ -1,5 +1,6 @@
 /* h_inbox.c — reading synced mail: GET /inbox (the unified inbox across the caller's
- * mailboxes, newest first), GET /conversations/{id} (with its messages), and
+ * mailboxes and the shared ones they are a member of (R20), newest first, with the
+ * assignment filters of R21), GET /conversations/{id} (with its messages), and
  * GET /mailboxes/{id}/events (new messages, long-polling). R13, R22, R23. */
 #include <string.h>
 #include <time.h>
@@ -12,13 +13,23 @@ static json_t *nullable(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
-static json_t *render_conversation(const mf_conversation *c)
+json_t *render_conversation(const mf_conversation *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:n,s:s,s:n,s:s}", "id", c->id, "mailbox_id",
-                     c->mailbox_id, "subject", c->subject, "last_message_at", c->last_message_at,
-                     "message_count", (json_int_t)c->message_count, "unread_count",
-                     (json_int_t)c->unread_count, "classification", c->classification,
-                     "assignee_id", "status", "open", "taken_by", "created_at", c->created_at);
+    /* R21: the typing mark shows while it runs */
+    char now[MF_TIME_LEN];
+    mf_time_format(mf_now(), now);
+    int taken = c->taken_by[0] && c->taken_until[0] && strcmp(c->taken_until, now) > 0;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:s,s:o,s:s}", "id", c->id,
+                          "mailbox_id", c->mailbox_id, "subject", c->subject, "last_message_at",
+                          c->last_message_at, "message_count", (json_int_t)c->message_count,
+                          "unread_count", (json_int_t)c->unread_count, "classification",
+                          c->classification, "assignee_id", nullable(c->assignee_id), "status",
+                          c->status[0] ? c->status : "open", "taken_by",
+                          taken ? json_string(c->taken_by) : json_null(), "created_at",
+                          c->created_at);
+    json_object_set_new(o, "assigned_at", nullable(c->assigned_at));
+    json_object_set_new(o, "taken_until", taken ? json_string(c->taken_until) : json_null());
+    return o;
 }
 
 static json_t *render_message(const mf_message_row *m)
@@ -66,23 +77,46 @@ int h_inbox(api_req *r)
     classify_kind k;
     if (f.classification && classify_kind_parse(f.classification, &k) < 0)
         return api_bad(r, "classification", "must be human, reply, auto_reply or bounce");
+    /* R21: ?status=, ?assignee=me|none|<user id>, ?assignee_id=<user id>, ?unassigned=true */
+    f.status = api_query(r, "status");
+    if (f.status && !team_status_valid(f.status))
+        return api_bad(r, "status", "must be open, pending or closed");
+    const char *assignee = api_query(r, "assignee");
+    if (assignee) {
+        if (strcmp(assignee, "me") == 0) f.assignee_id = r->actor.id;
+        else if (strcmp(assignee, "none") == 0) f.unassigned = 1;
+        else if (mf_id_valid(assignee)) f.assignee_id = assignee;
+        else return api_bad(r, "assignee", "must be me, none or a user id");
+    }
+    const char *assignee_id = api_query(r, "assignee_id");
+    if (assignee_id) {
+        if (!mf_id_valid(assignee_id)) return api_bad(r, "assignee_id", "must be a user id");
+        if (f.assignee_id && strcmp(f.assignee_id, assignee_id) != 0)
+            return api_bad(r, "assignee_id", "names another user than assignee");
+        f.assignee_id = assignee_id;
+    }
+    const char *unassigned = api_query(r, "unassigned");
+    if (unassigned && strcmp(unassigned, "true") == 0) f.unassigned = 1;
+    if (f.unassigned && f.assignee_id)
+        return api_bad(r, "unassigned", "cannot be combined with an assignee");
+    mf_user u; /* f.member_id may point into it */
     if (f.mailbox_id) {
         mf_mailbox m;
         if (!mf_id_valid(f.mailbox_id)) return store_not_found(&r->err, "mailbox");
-        if (ops_mailbox_visible(r->d, &r->actor, f.mailbox_id, &m, &r->err) < 0) return -1;
+        if (ops_mailbox_readable(r->d, &r->actor, f.mailbox_id, &m, &r->err) < 0) return -1;
         mf_mailbox_clear(&m);
     } else {
-        /* the caller's own mailboxes; admins may look at a member's with ?owner_id= */
+        /* the caller's own mailboxes and the shared ones they are a member of (R20); admins
+         * may look at a member's with ?owner_id= */
         const char *owner = api_query(r, "owner_id");
-        f.owner_id = r->actor.id;
+        f.member_id = r->actor.id;
         if (owner && strcmp(owner, r->actor.id) != 0) {
-            mf_user u;
             if (!mf_id_valid(owner) || ops_user_visible(r->d, &r->actor, owner, &u, &r->err) < 0)
                 return store_not_found(&r->err, "user");
             if (!roles_is_admin_of(&r->actor, u.org_id))
                 return mf_fail(&r->err, 403, "forbidden", "R1",
                                "only admins read another member's inbox");
-            f.owner_id = u.id;
+            f.member_id = u.id;
         }
     }
     mf_conversation after;
@@ -108,13 +142,7 @@ int h_inbox(api_req *r)
 int h_conversations_get(api_req *r)
 {
     mf_conversation c;
-    mf_mailbox m;
-    if (conversations_get(r->d, r->params[0], &c, &r->err) < 0) return -1;
-    if (ops_mailbox_visible(r->d, &r->actor, c.mailbox_id, &m, &r->err) < 0) {
-        if (r->err.status == 403) return store_not_found(&r->err, "conversation");
-        return -1;
-    }
-    mf_mailbox_clear(&m);
+    if (ops_conversation_readable(r->d, &r->actor, r->params[0], &c, &r->err) < 0) return -1;
     json_t *out = render_conversation(&c);
     json_t *msgs = json_array();
     if (conversation_messages(r->d, c.id, collect_message, msgs, &r->err) < 0) {
@@ -129,7 +157,7 @@ int h_conversations_get(api_req *r)
 int h_mailbox_events(api_req *r)
 {
     mf_mailbox m;
-    if (ops_mailbox_visible(r->d, &r->actor, r->params[0], &m, &r->err) < 0) return -1;
+    if (ops_mailbox_readable(r->d, &r->actor, r->params[0], &m, &r->err) < 0) return -1;
     mf_mailbox_clear(&m);
     mf_page pg;
     if (api_page(r, &pg) < 0) return -1;

@@ -116,8 +116,8 @@ int h_mailboxes_list(api_req *r)
 
 int h_mailboxes_get(api_req *r)
 {
-    mf_mailbox m;
-    if (ops_mailbox_visible(r->d, &r->actor, r->params[0], &m, &r->err) < 0) return -1;
+    mf_mailbox m; /* members of a shared mailbox read it too (R20) */
+    if (ops_mailbox_readable(r->d, &r->actor, r->params[0], &m, &r->err) < 0) return -1;
     api_ok(r, 200, render_mailbox(&m));
     mf_mailbox_clear(&m);
     return 0;

@@ -51,6 +51,7 @@ int h_messages_send(api_req *r)
                      &in.in_reply_to_conversation_id);
     if (rc == 0 && in.in_reply_to_conversation_id && !mf_id_valid(in.in_reply_to_conversation_id))
         rc = store_not_found(&r->err, "conversation");
+    if (rc == 0) rc = jin_bool(r, b, "force", &in.force, NULL); /* R21 collision override */
     in.to = to;
     in.cc = cc;
     char id[MF_ID_LEN];

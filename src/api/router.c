@@ -83,6 +83,16 @@ static const route routes[] = {
     {"DELETE", V1 "/contributors/{}", h_contributors_delete, ROUTE_AUTH},
     {"GET", "/connect/{t}", h_connect_page, ROUTE_PUBLIC},
     {"POST", "/connect/{t}", h_connect_post, ROUTE_PUBLIC},
+    /* shared mailboxes and assignment (R20, R21) */
+    {"GET", V1 "/mailboxes/{}/members", h_members_get, ROUTE_AUTH},
+    {"PUT", V1 "/mailboxes/{}/members", h_members_put, ROUTE_AUTH},
+    {"GET", V1 "/mailboxes/{}/assignment", h_assignment_get, ROUTE_AUTH},
+    {"PUT", V1 "/mailboxes/{}/assignment", h_assignment_put, ROUTE_AUTH},
+    {"POST", V1 "/mailboxes/{}/owner", h_mailbox_owner, ROUTE_AUTH},
+    {"POST", V1 "/conversations/{}/assign", h_conversation_assign, ROUTE_AUTH},
+    {"POST", V1 "/conversations/{}/unassign", h_conversation_unassign, ROUTE_AUTH},
+    {"PATCH", V1 "/conversations/{}", h_conversation_patch, ROUTE_AUTH},
+    {"POST", V1 "/conversations/{}/typing", h_conversation_typing, ROUTE_AUTH},
 };
 
 /* A link token: letters, digits, '-' and '_' (base64url). */

@@ -185,6 +185,11 @@ int ops_mailbox_update(mf_app *app, db *d, const mf_actor *a, const char *id,
         return -1;
     }
     rc = orgs_get(d, out->org_id, &org, err);
+    /* R20: the owner alone changes a shared mailbox's settings (admins transfer ownership) */
+    if (rc == 0 && strcmp(out->kind, "shared") == 0 && strcmp(out->owner_id, a->id) != 0)
+        rc = mf_fail(err, 403, "forbidden", "R20",
+                     "only the owner of a shared mailbox changes its settings; an admin can give "
+                     "it another owner (POST /mailboxes/{id}/owner)");
     json_t *changed = json_array();
     if (p->sender_name) {
         snprintf(out->sender_name, sizeof(out->sender_name), "%s", p->sender_name);

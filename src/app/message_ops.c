@@ -60,11 +60,18 @@ int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_inp
     mf_mailbox m, master;
     memset(&m, 0, sizeof(m));
     memset(&master, 0, sizeof(master));
-    if (ops_mailbox_visible(d, a, in->from_mailbox_id, &m, err) < 0) return -1;
+    team_facts tf;
+    if (ops_team_facts(d, a, in->from_mailbox_id, &m, &tf, err) < 0) return -1;
     int rc = 0;
-    /* R18: one-off mail goes from a mailbox the caller may send from: their own */
-    if (strcmp(m.owner_id, a->id) != 0)
-        rc = mf_fail(err, 403, "forbidden", "R18", "you may send only from your own mailboxes");
+    /* R18/R20: one-off mail goes from a mailbox the caller may send from: their own, or a
+     * shared one where they have reply access */
+    enum team_verdict tv = team_may_send(&tf);
+    if (tv == TEAM_DENY_NOT_OWNER || tv == TEAM_DENY_NOT_MEMBER)
+        rc = mf_fail(err, 403, "forbidden", "R18",
+                     "you may send only from your own mailboxes and from shared mailboxes where "
+                     "you have reply access");
+    else if (tv != TEAM_OK)
+        rc = ops_team_denied(tv, "send from it", err);
     if (rc == 0 && (strcmp(m.status, "failing") == 0 || strcmp(m.status, "disconnected") == 0))
         rc = mf_fail(err, 422, "mailbox_not_connected", "R12",
                      "%s is %s (%s); reconnect it before sending", m.address, m.status,
@@ -86,6 +93,12 @@ int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_inp
         if (rc == 0 && strcmp(c.mailbox_id, m.id) != 0)
             rc = mf_fail(err, 422, "invalid_request", "R18",
                          "in_reply_to_conversation_id: that conversation is not of %s", m.address);
+        /* R21 collision: another member marked it taken (typing) and the mark still runs */
+        time_t until = 0;
+        if (rc == 0 && tf.shared && !in->force && c.taken_until[0] &&
+            mf_time_parse(c.taken_until, &until) == 0 &&
+            team_taken_by_other(c.taken_by, until, a->id, mf_now()))
+            rc = ops_conversation_taken(&c, err);
         if (rc == 0) {
             snprintf(conv_id, sizeof(conv_id), "%s", c.id);
             rc = conversation_messages(d, c.id, pick_parent, &parent, err) < 0 ? -1 : 0;

@@ -113,6 +113,7 @@ typedef struct mf_message_input {
     size_t n_cc;
     const char *subject, *text, *html; /* html may be NULL */
     const char *in_reply_to_conversation_id; /* NULL */
+    int force; /* R21: send even when another member has the conversation taken */
 } mf_message_input;
 /* R18/R19/R25/R26: compose and queue; out_id is the outbox id. */
 int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_input *in,
@@ -130,6 +131,47 @@ int ops_enrollment_set(db *d, const mf_actor *a, const char *id, int pause, mf_e
                        mf_error *err);
 /* R25: one-click unsubscribe by the link's token (no account). */
 int ops_unsubscribe(db *d, const char *token, mf_enrollment *out, mf_error *err);
+
+/* ---- shared mailboxes and assignment (team_ops.c, R20, R21) ---- */
+#include "core/team.h"
+#include "store/conversations.h"
+#include "store/team.h"
+/* Load mailbox id with the actor's facts about it (f->actor = a; its strings point into m):
+ * 404 across organisations (R1). Clear m when done. */
+int ops_team_facts(db *d, const mf_actor *a, const char *id, mf_mailbox *m, team_facts *f,
+                   mf_error *err);
+/* The API error of a refusal by a src/core/team rule (always -1). */
+int ops_team_denied(enum team_verdict v, const char *action, mf_error *err);
+/* A mailbox the actor may read (owner, admins, members of a shared one); 404 across orgs,
+ * 403 otherwise. */
+int ops_mailbox_readable(db *d, const mf_actor *a, const char *id, mf_mailbox *m, mf_error *err);
+/* A conversation the actor may read; 404 for anyone else. */
+int ops_conversation_readable(db *d, const mf_actor *a, const char *id, mf_conversation *c,
+                              mf_error *err);
+/* R20: replace the members of a shared mailbox (its owner only). Members who leave or lose
+ * `reply` give back the conversations they held. */
+int ops_members_set(db *d, const mf_actor *a, const char *mailbox_id, const mf_member *list,
+                    int n, mf_error *err);
+/* R21: set the assignment rule of a shared mailbox (its owner only). */
+int ops_assignment_set(db *d, const mf_actor *a, const mf_assignment *in, mf_assignment *out,
+                       mf_error *err);
+/* R20: an admin gives a shared mailbox another owner (admin or user of its organisation);
+ * the previous owner stays as a member with previous_access ("read" | "reply"), or leaves
+ * (NULL). */
+int ops_mailbox_transfer(db *d, const mf_actor *a, const char *mailbox_id, const char *user_id,
+                         const char *previous_access, mf_mailbox *out, mf_error *err);
+/* R21: assign (user_id) or unassign (NULL) a conversation of a shared mailbox. */
+int ops_conversation_assign(db *d, const mf_actor *a, const char *id, const char *user_id,
+                            mf_conversation *out, mf_error *err);
+/* R21: open | pending | closed. */
+int ops_conversation_status(db *d, const mf_actor *a, const char *id, const char *status,
+                            mf_conversation *out, mf_error *err);
+/* R21 collision detection: mark it taken by the actor for TEAM_TAKEN_SECONDS; 409
+ * conversation_taken when another member holds it, unless force. */
+int ops_conversation_typing(db *d, const mf_actor *a, const char *id, int force,
+                            mf_conversation *out, mf_error *err);
+/* 409 conversation_taken with error.taken_by / taken_until (always -1). */
+int ops_conversation_taken(const mf_conversation *c, mf_error *err);
 
 /* shared by the ops files */
 /* End the transaction: commit when rc is 0, else roll back; returns 0 or -1. */

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/ssl.h>
+#include "engine/assign.h"
 #include "engine/engine_internal.h"
 #include "engine/sender.h"
 #include "engine/sequencer.h"
@@ -126,6 +127,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     (void)what;
     engine *e = arg;
     sequencer_free(&e->sequencer);
+    assign_alerts_free(&e->assign_alerts);
     sender_free(&e->sender);
     for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
     e->nsessions = 0;
@@ -139,9 +141,11 @@ static void *loop_main(void *arg)
     e->sender = sender_start(e, &err);
     if (!e->sender) log_errorx("engine: the outbox cannot send: %s", err.message);
     e->sequencer = sequencer_start(e);
+    e->assign_alerts = assign_alerts_start(e);
     reconcile(e);
     event_base_dispatch(e->base);
     sequencer_free(&e->sequencer);
+    assign_alerts_free(&e->assign_alerts);
     sender_free(&e->sender);
     app_db_release();
     return NULL;

@@ -24,6 +24,7 @@ struct engine {
     struct sender_loop *sender; /* the outbox runner (sender.c) */
     struct sequencer *sequencer; /* the sequence scheduler (sequencer.c) */
     struct webhook_worker *webhooks; /* webhook deliveries, its own thread (webhook_worker.c) */
+    struct assign_alerts *assign_alerts; /* the unassigned-conversation alert (assign.c, R21) */
 };
 
 /* The time zone of that IANA name, loaded once from /usr/share/zoneinfo; UTC when unknown. */

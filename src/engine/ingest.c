@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <jansson.h>
 #include "core/classify.h"
+#include "engine/assign.h"
 #include "engine/ingest.h"
 #include "mail/message_parse.h"
 #include "store/messages.h"
@@ -254,6 +255,8 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
                   src->mailbox_address, err.message);
     if (rc == 0 && stored && !outgoing) apply_to_enrollment(d, &cr);
     if (rc == 0 && stored && !outgoing && !src->backfill) emit_message_events(d, src, id, &m, &cr);
+    /* R21: reopen on a reply from outside; round-robin a new conversation of a shared mailbox */
+    if (rc == 0 && stored && !outgoing) assign_on_inbound(d, id, m.classification, src->backfill);
     free(to);
     free(cc);
     message_parsed_free(&p);

@@ -7,7 +7,8 @@
 
 #define CONV_COLS                                                                                  \
     "c.id, c.mailbox_id, c.subject, c.last_message_at, c.message_count, c.unread_count, "          \
-    "c.classification, c.created_at"
+    "c.classification, c.created_at, c.assignee_id, c.assigned_at, c.status, c.taken_by, "      \
+    "c.taken_until"
 #define MSG_COLS                                                                                   \
     "id, mailbox_id, conversation_id, message_id, in_reply_to, from_addr, from_name, to_addrs, "   \
     "cc_addrs, subject, snippet, direction, folder, date, size, classification, "                  \
@@ -25,6 +26,11 @@ static void conv_from_row(db_stmt *st, void *out)
     c->unread_count = db_col_int64(st, 5);
     store_copy(c->classification, sizeof(c->classification), st, 6);
     store_copy(c->created_at, sizeof(c->created_at), st, 7);
+    store_copy(c->assignee_id, sizeof(c->assignee_id), st, 8);
+    store_copy(c->assigned_at, sizeof(c->assigned_at), st, 9);
+    store_copy(c->status, sizeof(c->status), st, 10);
+    store_copy(c->taken_by, sizeof(c->taken_by), st, 11);
+    store_copy(c->taken_until, sizeof(c->taken_until), st, 12);
 }
 
 void mf_message_row_clear(mf_message_row *m)
@@ -77,7 +83,16 @@ int conversations_list(db *d, const mf_inbox_filter *f, int *more,
                 "c.mailbox_id WHERE 1=1");
     qb_and(&q, "m.org_id = ?", f->org_id);
     qb_and(&q, "m.owner_id = ?", f->owner_id);
+    if (f->member_id) { /* R20: owned, or shared with the user */
+        qb_and(&q, "(m.owner_id = ? OR c.mailbox_id IN (SELECT mailbox_id FROM mailbox_members "
+                   "WHERE user_id = ?))",
+               f->member_id);
+        q.args[q.n++] = f->member_id;
+    }
     qb_and(&q, "c.mailbox_id = ?", f->mailbox_id);
+    qb_and(&q, "c.assignee_id = ?", f->assignee_id);
+    if (f->unassigned) strbuf_addstr(&q.sql, " AND c.assignee_id IS NULL");
+    qb_and(&q, "c.status = ?", f->status);
     qb_and(&q, "c.classification = ?", f->classification);
     if (f->unread_only) strbuf_addstr(&q.sql, " AND c.unread_count > 0");
     if (f->after_time && f->after_id) {

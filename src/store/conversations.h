@@ -15,6 +15,12 @@ typedef struct mf_conversation {
     int64_t message_count, unread_count;
     char classification[16];
     char created_at[MF_TIME_LEN];
+    /* shared mailboxes (R21) */
+    char assignee_id[MF_ID_LEN]; /* "" = unassigned */
+    char assigned_at[MF_TIME_LEN];
+    char status[16];             /* open | pending | closed */
+    char taken_by[MF_ID_LEN];    /* collision mark, valid until taken_until; "" = none */
+    char taken_until[MF_TIME_LEN];
 } mf_conversation;
 
 typedef struct mf_message_row {
@@ -42,7 +48,11 @@ void mf_message_row_clear(mf_message_row *m);
 typedef struct mf_inbox_filter {
     const char *org_id;   /* NULL = any (operators) */
     const char *owner_id; /* mailboxes of this owner; NULL = any in the org */
+    const char *member_id; /* mailboxes this user owns or is a member of (R20); NULL = any */
     const char *mailbox_id;
+    const char *assignee_id; /* R21: assigned to this user */
+    int unassigned;          /* R21: only conversations without an assignee */
+    const char *status;      /* R21: open | pending | closed */
     const char *classification;
     int unread_only;
     /* paging, newest first: after (last_message_at, id) of the previous page's last row */

@@ -310,3 +310,28 @@ int webhook_delivery_finish(db *d, const char *id, const char *status, time_t ne
                ? -1
                : 0;
 }
+
+int webhook_emit_conversation_assigned(db *d, const char *mailbox_id, const char *conv_id,
+                                       const char *assignee_id, const char *previous_id,
+                                       const char *by)
+{
+    mf_error err;
+    db_stmt *st = db_prepare(d, "SELECT org_id FROM mailboxes WHERE id = ?", &err);
+    if (!st) return -1;
+    db_bind_text(st, 1, mailbox_id);
+    char org[MF_ID_LEN] = "";
+    if (db_step(st) == DB_ROW) store_copy(org, sizeof(org), st, 0);
+    db_finalize(&st);
+    if (!org[0]) return -1;
+    json_t *data = json_pack("{s:s,s:s,s:o,s:o,s:s}", "conversation_id", conv_id, "mailbox_id",
+                             mailbox_id, "assignee_id",
+                             assignee_id && *assignee_id ? json_string(assignee_id) : json_null(),
+                             "previous_assignee_id",
+                             previous_id && *previous_id ? json_string(previous_id) : json_null(),
+                             "by", by);
+    char *payload = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    int rc = payload ? webhook_emit(d, org, "conversation.assigned", payload) : -1;
+    free(payload);
+    return rc;
+}

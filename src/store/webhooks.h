@@ -61,6 +61,13 @@ int webhook_deliveries_list(db *d, const char *webhook_id, const char *status, m
  * no endpoint wants it), or -1 (logged) when the store fails or the payload is not JSON. */
 int webhook_emit(db *d, const char *org_id, const char *event, const char *payload_json);
 
+/* conversation.assigned for conversation conv_id of mailbox mailbox_id (its organisation is
+ * looked up): data {conversation_id, mailbox_id, assignee_id (null when unassigned),
+ * previous_assignee_id, by: "hand"|"round_robin"}. Same transaction rules as webhook_emit. */
+int webhook_emit_conversation_assigned(db *d, const char *mailbox_id, const char *conv_id,
+                                       const char *assignee_id, const char *previous_id,
+                                       const char *by);
+
 /* enrollment.paused for each enrollment "SELECT ... FROM enrollments e WHERE <where>" finds
  * (where may use one `?`, bound to arg when arg is not NULL); call it just BEFORE the UPDATE
  * that pauses them, with the same condition, inside the same transaction. reason: the

@@ -75,6 +75,7 @@ void mf_config_defaults(mf_config *c)
     c->webhook_retry_max_seconds = 3600;
     c->webhook_timeout_seconds = 10;
     c->invite_ttl_days = 7;
+    c->assignment_check_seconds = 60;
     set_generic(c, default_generic, NULL);
 }
 
@@ -159,6 +160,9 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "invite_ttl_days") == 0) {
         if (parse_int(key, v, 1, 365, &n, err) < 0) return -1;
         c->invite_ttl_days = (int)n;
+    } else if (strcmp(key, "assignment_check_seconds") == 0) {
+        if (parse_int(key, v, 1, 3600, &n, err) < 0) return -1;
+        c->assignment_check_seconds = (int)n;
     } else if (strcmp(key, "generic_local_parts") == 0) {
         return set_generic(c, v, err);
     } else {
@@ -265,6 +269,7 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_WEBHOOK_RETRY_MAX_SECONDS", "webhook_retry_max_seconds"},
         {"MAILFLEET_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"},
         {"MAILFLEET_INVITE_TTL_DAYS", "invite_ttl_days"},
+        {"MAILFLEET_ASSIGNMENT_CHECK_SECONDS", "assignment_check_seconds"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);
