@@ -504,7 +504,7 @@ def _(env):
     rid = reply_to_master("p05", refs="mid")
     try:
         e = wait_enrollment(env, S.alice, S.seq, "p05", lambda e: e["state"] != "active",
-                            "to leave active", timeout=10)
+                            "to leave active", timeout=30)  # generous: CI under load
     except Fail:
         keys = ("classification", "classification_reason", "outbound_id",
                 "outbound_message_id")
@@ -519,7 +519,7 @@ def _(env):
             e2 = enrollments(env, S.alice, S.seq)["p05"]
         m2 = stored(env, S.alice, S.a1, rid2, timeout=2)
         raise Fail("p05 answered In-Reply-To %s (a Message-ID a1 sent, step 1 of the sequence) "
-                   "at the master a2 (the Reply-To), 10 s later its enrollment is still %s; the "
+                   "at the master a2 (the Reply-To), 30 s later its enrollment is still %s; the "
                    "master stored the answer as %s. The control, the same answer sent to a1 "
                    "instead: enrollment %s, a1 stored it as %s"
                    % (S.step1["p05"].get("Message-ID"), e["state"],

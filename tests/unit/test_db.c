@@ -174,12 +174,21 @@ static void test_migrate_up_applies_schema_then_is_idempotent(void **state)
 static void test_migrate_up_applies_numbers_below_the_highest_applied(void **state)
 {
     struct fixture *f = *state;
-    if (!f->path) skip(); /* a fresh database of its own: SQLite run only */
     mf_error err = {0};
-    char *url = xasprintf("sqlite:%s/gap.db", f->dir);
+    /* a fresh, empty database of its own: a new SQLite file, or a new PostgreSQL schema */
     db *d = NULL;
-    assert_int_equal(db_open(url, &d, &err), 0);
-    free(url);
+    char *gap_schema = NULL;
+    if (f->path) {
+        char *url = xasprintf("sqlite:%s/gap.db", f->dir);
+        assert_int_equal(db_open(url, &d, &err), 0);
+        free(url);
+    } else {
+        d = f->d;
+        gap_schema = xasprintf("%s_gap", f->schema);
+        char *sql = xasprintf("CREATE SCHEMA %s; SET search_path TO %s", gap_schema, gap_schema);
+        assert_int_equal(db_exec_script(d, sql, &err), 0);
+        free(sql);
+    }
     assert_int_equal(db_exec_script(d,
                                     "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY,"
                                     " name TEXT NOT NULL, applied_at TEXT NOT NULL)",
@@ -194,6 +203,14 @@ static void test_migrate_up_applies_numbers_below_the_highest_applied(void **sta
     assert_int_equal(migrate_up(d, &applied, &err), 0);
     assert_int_equal(applied, (int)migration_files());
     assert_int_equal(count_where(d, "SELECT COUNT(*) FROM users WHERE id <> ?", ""), 0);
+    if (gap_schema) {
+        char *sql = xasprintf("SET search_path TO %s; DROP SCHEMA %s CASCADE", f->schema,
+                              gap_schema);
+        assert_int_equal(db_exec_script(d, sql, &err), 0);
+        free(sql);
+        free(gap_schema);
+        return;
+    }
     db_close(&d);
     const char *suffixes[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < 3; i++) {
