@@ -274,5 +274,31 @@ def _(env):
     sys.stdout.write("# first screen: %d bytes gzipped\n" % total)
 
 
+@suite.test("`user passwd --email EMAIL` reads the new password from standard input (API.md); POST /session answers 200 {csrf_token}")
+def _(env):
+    new = PW + "-new"
+    rc, out, errout = env.cli("user", "passwd", "--email", "bob@acme.test", stdin=new + "\n")
+    check(rc == 0 and out == "", "passwd --email with stdin: rc %s %r %r" % (rc, out, errout))
+    st, _, body = login(env, "bob@acme.test", PW)
+    check(st == 401, "the old password still signs in: %s %s" % (st, short(body)))
+    st, rh, body = login(env, "bob@acme.test", new)
+    check(st == 200 and re.fullmatch(r"[0-9a-f]{64}", body.get("csrf_token") or "") and cookie_of(rh)[0],
+          "sign-in with the password read from stdin: %s %s" % (st, short(body)))
+    rc, _, errout = env.cli("user", "passwd", "--email", "bob@acme.test", stdin=PW + "\n")
+    check(rc == 0, errout)
+
+
+@suite.test("R2 locking a seat ends its console sessions at once; unlocking does not bring them back")
+def _(env):
+    cookie, _ = signed_in(env, "bob@acme.test")
+    expect(env.req("PATCH", "/users/" + S.bob.id, S.admin.token, {"seat": "locked"}), 200)
+    st, resp = with_cookie(env, "GET", "/session", cookie)
+    check(st == 401 and resp["error"]["code"] == "unauthenticated", "a locked seat's session: %s %s" % (st, short(resp)))
+    expect(env.req("PATCH", "/users/" + S.bob.id, S.admin.token, {"seat": "active"}), 200)
+    st, resp = with_cookie(env, "GET", "/session", cookie)
+    check(st == 401, "the session came back with the unlock: %s %s" % (st, short(resp)))
+    signed_in(env, "bob@acme.test")
+
+
 if __name__ == "__main__":
     main(suite)
