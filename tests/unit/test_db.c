@@ -174,7 +174,9 @@ static void test_migrate_up_applies_schema_then_is_idempotent(void **state)
 static void test_migrate_up_applies_numbers_below_the_highest_applied(void **state)
 {
     struct fixture *f = *state;
-    if (!f->path) skip(); /* a fresh database of its own: SQLite run only */
+    /* a fresh database of its own: SQLite run only. Not skip(): cmocka prints "not ok N # SKIP",
+     * which meson's TAP reader counts as a failure. */
+    if (!f->path) return;
     mf_error err = {0};
     char *url = xasprintf("sqlite:%s/gap.db", f->dir);
     db *d = NULL;
