@@ -334,6 +334,8 @@ step('an admin adds a webhook in the console: the secret is shown once, with a c
   check(/^whsec_/.test(S.hookSecret), 'secret: ' + S.hookSecret);
   await dlg.getByRole('button', { name: 'Copy secret' }).click();
   await dlg.getByText('Copied to the clipboard.').waitFor();
+  const dlgProblems = await a11y(page, 'the secret dialog');
+  check(!dlgProblems.length, dlgProblems.join('\n'));
   const clip = await page.evaluate(() => navigator.clipboard.readText());
   check(clip === S.hookSecret, 'the clipboard holds ' + clip);
   await shot(page, 'webhook-secret');
@@ -405,6 +407,8 @@ step('the deliveries list shows it delivered (status, attempts, last status code
   check(await row.locator('td[data-label="Attempts"]').innerText() === '1', 'attempts: ' + await row.innerText());
   check(await row.locator('td[data-label="Last status code"]').innerText() === '200', 'status code: ' + await row.innerText());
   await shot(page, 'webhook-deliveries');
+  const listProblems = await a11y(page, 'the deliveries');
+  check(!listProblems.length, listProblems.join('\n'));
   await page.getByRole('link', { name: '← All webhooks' }).click();
   const w = () => page.locator(`tr[data-url="${S.hookUrl}"]`);
   // edit: events and active
