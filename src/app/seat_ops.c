@@ -120,6 +120,9 @@ int ops_user_update(db *d, const mf_actor *a, const char *user_id, const mf_user
                                                                 : json_integer(p->mailbox_limit));
         }
         rc = users_update(d, out, err);
+        /* R2: a locked seat is signed out of the console at once (an unlock does not bring
+         * old sessions back) */
+        if (rc == 0 && p->seat == 1) rc = sessions_delete_user(d, out->id, err);
         char *dj = json_dumps(j, JSON_COMPACT);
         const char *action = p->seat == 1 ? "user.lock" : p->seat == 0 ? "user.unlock" : "user.update";
         if (rc == 0) rc = ops_audit(d, a, out->org_id, action, "user", out->id, dj);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """run_e2e.py — the web console end to end: starts the mail lab (real Dovecot + Postfix,
 tests/engine/lab.py), a real `mailfleet serve` (tests/api/harness.py) with an organisation, an
-admin and a user whose console passwords are set with `mailfleet user passwd`, then runs
+admin and two users whose console passwords are set with `mailfleet user passwd`, then runs
 console.test.mjs (playwright-core driving /usr/bin/chromium headless) and passes its TAP
 through. Screenshots go to $MAILFLEET_E2E_ARTIFACTS (default: a temporary folder, printed).
 
@@ -54,6 +54,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt()))
     artifacts = os.environ.get("MAILFLEET_E2E_ARTIFACTS") or tempfile.mkdtemp(prefix="mf-e2e-shots-")
     os.makedirs(artifacts, exist_ok=True)
+    for old in os.listdir(artifacts):  # screenshots of an earlier run would mislead
+        if old.endswith(".png"):
+            os.unlink(os.path.join(artifacts, old))
     lab = Lab("e2e")
     env = None
     rc = 1
@@ -70,12 +73,14 @@ def main():
         env = Env()
         try:
             env.start()
-            org = env.org("Example Ltd")
+            # admins of this organisation may decide its mailbox requests (R10)
+            org = env.org("Example Ltd", "--admin-self-approve")
             console_pw = "console-" + secrets.token_hex(6)
             for email, name, role in (("admin@example.test", "Ada Admin", "admin"),
-                                      ("alice@example.test", "Alice Martin", "user")):
+                                      ("alice@example.test", "Alice Martin", "user"),
+                                      ("carol@example.test", "Carol Lee", "user")):
                 env.user(email, name, role, org)
-                rc_, _, err = env.cli("user", "passwd", email, stdin=console_pw + "\n")
+                rc_, _, err = env.cli("user", "passwd", "--email", email, stdin=console_pw + "\n")
                 if rc_ != 0:
                     raise RuntimeError("user passwd %s: %s" % (email, err))
         except Exception as e:  # noqa: BLE001
@@ -88,6 +93,7 @@ def main():
             "password": console_pw,
             "admin": "admin@example.test",
             "user": "alice@example.test",
+            "user2": "carol@example.test",
             "lab": {"imap_port": lab.imap_port, "smtp_port": lab.smtp_port, "passwords": passwords,
                     "domain": "example.test"},
         }

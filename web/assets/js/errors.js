@@ -67,6 +67,7 @@ const LABELS = {
   'smtp.username': 'SMTP user name', 'smtp.password': 'SMTP password', daily_limit: 'Daily limit',
   sender_name: 'Sender name', address: 'Email address', to: 'To', cc: 'Cc', subject: 'Subject',
   text: 'Message', count: 'Number of slots', reason: 'Reason', name: 'Name',
+  url: 'Endpoint URL', events: 'Events to send', secret: 'Signing secret',
 };
 export const label = (f) => LABELS[f] || f.replace(/_/g, ' ');
 

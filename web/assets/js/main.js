@@ -11,7 +11,7 @@ let cleanup = null;
 let bellTimer = null;
 
 // The screens: hash name → module, who sees it in the navigation. Helpers building the team
-// issues add theirs here (Inbox Connections, shared mailboxes, webhooks have placeholders).
+// issues add theirs here (Inbox Connections and shared mailboxes have placeholders).
 const SCREENS = [
   { name: 'mailboxes', title: 'Mailboxes', load: () => import('./screens/mailboxes.js'), who: 'member' },
   { name: 'inbox', title: 'Inbox', load: () => import('./screens/inbox.js'), who: 'member' },
@@ -20,8 +20,9 @@ const SCREENS = [
   { name: 'team', title: 'My Team', load: () => import('./screens/team.js'), who: 'admin' },
   { name: 'connections', title: 'Inbox Connections', load: () => import('./screens/placeholder.js'), who: 'admin' },
   { name: 'audit', title: 'Audit log', load: () => import('./screens/audit.js'), who: 'admin' },
-  { name: 'webhooks', title: 'Webhooks', load: () => import('./screens/placeholder.js'), who: 'admin', hidden: true },
+  { name: 'webhooks', title: 'Webhooks', load: () => import('./screens/webhooks.js'), who: 'admin' },
   { name: 'notifications', title: 'Notifications', load: () => import('./screens/notifications.js'), who: 'any', hidden: true },
+  { name: 'settings', title: 'Settings', load: () => import('./screens/settings.js'), who: 'any', hidden: true },
 ];
 
 const isAdmin = () => me && (me.role === 'admin' || me.role === 'operator');

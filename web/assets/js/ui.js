@@ -97,27 +97,51 @@ export function flash(scope, text) {
   setTimeout(() => p.remove(), 6000);
 }
 
+// What Tab can reach inside `scope`, in order (visible and enabled).
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), ' +
+  'select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+export const focusables = (scope) => [...scope.querySelectorAll(FOCUSABLE)].filter((e) => e.getClientRects().length > 0);
+
 // A modal dialog: body is a node (usually a form); resolves with what close(value) got.
+// Keyboard: focus starts on [data-autofocus] or the first control, Tab and Shift+Tab stay
+// inside, Escape closes (resolves undefined), and focus goes back to what opened it.
 export function dialog(title, build) {
   return new Promise((resolve) => {
-    const d = h('dialog', { 'aria-labelledby': 'dlg-title' });
+    const opener = document.activeElement;
+    const titleId = nextId('dlg-title');
+    const d = h('dialog', { 'aria-labelledby': titleId, 'aria-modal': 'true' });
     let result;
     const close = (value) => { result = value; d.close(); };
-    d.addEventListener('close', () => { d.remove(); resolve(result); });
-    d.append(h('h2', { id: 'dlg-title' }, title), build(close, d));
+    d.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Tab') return;
+      const items = focusables(d);
+      if (!items.length) { ev.preventDefault(); return; }
+      const first = items[0];
+      const last = items[items.length - 1];
+      if (ev.shiftKey && (document.activeElement === first || !d.contains(document.activeElement))) { ev.preventDefault(); last.focus(); }
+      else if (!ev.shiftKey && (document.activeElement === last || !d.contains(document.activeElement))) { ev.preventDefault(); first.focus(); }
+    });
+    d.addEventListener('close', () => {
+      d.remove();
+      const back = opener && opener.isConnected && opener !== document.body ? opener : document.querySelector('main h1');
+      if (back) back.focus({ preventScroll: true });
+      resolve(result);
+    });
+    d.append(h('h2', { id: titleId }, title), build(close, d));
     document.body.append(d);
     d.showModal();
-    const first = d.querySelector('input, select, textarea, button');
+    const first = d.querySelector('[data-autofocus]') || focusables(d)[0];
     if (first) first.focus();
   });
 }
 
+// Yes/no; a dangerous action starts with the focus on Cancel.
 export function confirmDialog(title, text, okLabel, danger = false) {
   return dialog(title, (close) => h('div', {},
     h('p', {}, text),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: danger ? 'danger' : 'primary', onclick: () => close(true) }, okLabel),
-      h('button', { type: 'button', onclick: () => close(false) }, 'Cancel'))));
+      h('button', { type: 'button', 'data-autofocus': danger ? '' : null, onclick: () => close(false) }, 'Cancel'))));
 }
 
 export function when(iso) {

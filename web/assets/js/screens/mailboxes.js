@@ -141,9 +141,9 @@ export async function render(main, ctx) {
       const master = m.master_id ? (byId(m.master_id) ? byId(m.master_id).address : 'another mailbox') : '—';
       const actions = h('div', { class: 'row-actions' },
         ['failing', 'error', 'disconnected'].includes(m.status)
-          ? h('button', { type: 'button', onclick: () => reconnect(m) }, 'Reconnect') : null,
-        h('button', { type: 'button', onclick: () => editMailboxes([m]) }, 'Edit'),
-        h('button', { type: 'button', class: 'danger', onclick: (ev) => remove(m, ev.currentTarget) }, 'Delete'));
+          ? h('button', { type: 'button', 'aria-label': 'Reconnect ' + m.address, onclick: () => reconnect(m) }, 'Reconnect') : null,
+        h('button', { type: 'button', 'aria-label': 'Edit ' + m.address, onclick: () => editMailboxes([m]) }, 'Edit'),
+        h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + m.address, onclick: (ev) => remove(m, ev.currentTarget) }, 'Delete'));
       return h('tr', { 'data-id': m.id, 'data-address': m.address },
         td('Select', box),
         td('Mailbox', h('strong', {}, m.address), ' ',
@@ -156,7 +156,7 @@ export async function render(main, ctx) {
         td('Actions', actions));
     });
     listBox.append(h('div', { class: 'select-all' }, allBox, h('label', { for: allBox.id }, 'Select all')),
-      table('Your mailboxes', ['', 'Mailbox', 'Status', 'Sent today / limit', 'Master inbox', 'Actions'], rows));
+      table('Your mailboxes', [h('span', { class: 'visually-hidden' }, 'Select'), 'Mailbox', 'Status', 'Sent today / limit', 'Master inbox', 'Actions'], rows));
   }
 
   // ---- bulk actions -----------------------------------------------------------------------

@@ -5,7 +5,6 @@ import { h, pageHead } from '../ui.js';
 
 const COMING = {
   connections: ['Inbox Connections', 'Invite teammates or outside contributors to connect an inbox, see pending invites (resend, revoke), the connected inboxes with their status, and your contributors.'],
-  webhooks: ['Webhooks', 'Send mailfleet events to your own systems, signed, with their delivery history.'],
 };
 
 export async function render(main, ctx) {

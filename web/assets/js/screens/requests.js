@@ -77,11 +77,11 @@ export async function render(main, ctx) {
         checks(r), actions);
       if (canDecide && r.status === 'pending') {
         actions.append(
-          h('button', { type: 'button', class: 'primary', onclick: async (ev) => {
+          h('button', { type: 'button', class: 'primary', 'aria-label': 'Approve the request for ' + r.address, onclick: async (ev) => {
             const res = await busy(ev.currentTarget, actions, () => post(`/mailbox-requests/${r.id}/approve`));
             if (res) { flash(notice, `Approved: ${r.address}.`); await load(); }
           } }, 'Approve'),
-          h('button', { type: 'button', onclick: () => reject(r) }, 'Reject'));
+          h('button', { type: 'button', 'aria-label': 'Reject the request for ' + r.address, onclick: () => reject(r) }, 'Reject'));
       }
       return li;
     })));

@@ -140,9 +140,10 @@ async function detail(main, id, mailboxes) {
       h('button', { type: 'button', disabled: !paused.length, onclick: async (ev) => { await busy(ev.currentTarget, bulk, async () => { for (const e of paused) await post(`/enrollments/${e.id}/resume`); }); await loadEnrollments(); } }, `Resume all paused (${paused.length})`));
     enrBox.append(table('!Enrollments', ['Prospect', 'State', 'Step', 'Next', 'Actions'], enr.map((e) => {
       const cell = h('div', { class: 'row-actions' });
-      if (e.state === 'active') cell.append(h('button', { type: 'button', onclick: (ev) => act(e, 'pause', ev.currentTarget, cell) }, 'Pause'));
-      if (e.state === 'paused') cell.append(h('button', { type: 'button', onclick: (ev) => act(e, 'resume', ev.currentTarget, cell) }, 'Resume'));
       const p = prospects[e.prospect_id];
+      const who = p ? p.email : e.prospect_id;
+      if (e.state === 'active') cell.append(h('button', { type: 'button', 'aria-label': 'Pause ' + who, onclick: (ev) => act(e, 'pause', ev.currentTarget, cell) }, 'Pause'));
+      if (e.state === 'paused') cell.append(h('button', { type: 'button', 'aria-label': 'Resume ' + who, onclick: (ev) => act(e, 'resume', ev.currentTarget, cell) }, 'Resume'));
       return h('tr', {}, td('Prospect', p ? p.email : e.prospect_id),
         td('State', h('span', { class: 'badge ' + ({ active: 'good', paused: 'wait', bounced: 'bad', unsubscribed: 'bad' }[e.state] || 'off') }, e.state),
           e.pause_reason ? h('span', { class: 'sub' }, ' ' + e.pause_reason.replace(/_/g, ' ')) : null),

@@ -50,10 +50,10 @@ export async function render(main, ctx) {
       const cell = h('div', { class: 'row-actions' });
       const locked = m.seat === 'locked';
       cell.append(
-        h('button', { type: 'button', onclick: (ev) => assign(m, ev.currentTarget, cell) }, 'Assign a slot'),
-        h('button', { type: 'button', disabled: m.assigned_slots === 0, onclick: (ev) => removeSlot(m, ev.currentTarget, cell) }, 'Remove a slot'),
-        h('button', { type: 'button', onclick: (ev) => setSeat(m, !locked, ev.currentTarget, cell) }, locked ? 'Unlock seat' : 'Lock seat'),
-        h('button', { type: 'button', onclick: () => setMaster(m) }, 'Set master inbox'));
+        h('button', { type: 'button', 'aria-label': `Assign a slot to ${m.name}`, onclick: (ev) => assign(m, ev.currentTarget, cell) }, 'Assign a slot'),
+        h('button', { type: 'button', 'aria-label': `Remove a slot from ${m.name}`, disabled: m.assigned_slots === 0, onclick: (ev) => removeSlot(m, ev.currentTarget, cell) }, 'Remove a slot'),
+        h('button', { type: 'button', 'aria-label': `${locked ? 'Unlock seat' : 'Lock seat'} of ${m.name}`, onclick: (ev) => setSeat(m, !locked, ev.currentTarget, cell) }, locked ? 'Unlock seat' : 'Lock seat'),
+        h('button', { type: 'button', 'aria-label': `Set master inbox of ${m.name}`, onclick: () => setMaster(m) }, 'Set master inbox'));
       return h('tr', { 'data-email': m.email },
         td('Member', h('strong', {}, m.name), h('div', { class: 'sub' }, m.email)),
         td('Seat', h('span', { class: 'badge ' + (locked ? 'bad' : 'good') }, locked ? 'Locked' : 'Active')),
