@@ -12,7 +12,8 @@ the middle of something (R12 sessions, graceful shutdown):
     This is the case that leaked: libevent 2.1 releases a bufferevent (socket, buffers, its
     SSL and with it the SSL_CTX: ~600 KB) only from callbacks run by the loop, and a deferred
     callback queued when the engine stopped kept it alive past event_base_free;
-  - an outbox send stuck on an SMTP server that never greets.
+  - an outbox send stuck on an SMTP server that never greets, and a webhook delivery stuck
+    in the TLS handshake with an HTTPS endpoint that never answers.
 
 The ASan build is what scripts/test.sh runs, so a leak shows as a non-zero exit status and a
 LeakSanitizer report in the server's log. The data-arrival race is timing dependent: several
@@ -280,6 +281,25 @@ def _(env):
                   "subject": "stuck", "text": "hello\n"}), 202)
     wait("the SMTP connection", lambda: (silent_smtp.accepted >= 1, silent_smtp.accepted), 15)
     stop_clean(e, "SMTP send in progress")
+
+
+@suite.test("R28 SIGTERM while a webhook delivery waits in its TLS handshake with an HTTPS "
+            "endpoint that never answers: exit 0 within 10 s, no leak report")
+def _(env):
+    imap, _ = lab_ports()
+    silent_https = server("silent")
+    e = new_env()
+    admin = e.user("admin@example.test", "Ada Admin", "admin", e.org_id)
+    secret = "whsec-" + secrets.token_hex(8)
+    e.secrets.add(secret)
+    expect(e.req("POST", "/webhooks", admin.token,
+                 {"url": "https://127.0.0.1:%d/hook" % silent_https.port,
+                  "events": ["mailbox.status"], "secret": secret}), 201)
+    add_mailbox(e, imap, "starttls", lab_login=True)  # connecting -> good: mailbox.status
+    wait("the webhook connection", lambda: (silent_https.accepted >= 1,
+                                            silent_https.accepted), 20)
+    time.sleep(0.2)  # the ClientHello is out
+    stop_clean(e, "webhook delivery in its TLS handshake")
 
 
 # --- running -------------------------------------------------------------------------------
