@@ -107,6 +107,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     engine *e = arg;
+    if (e->stopping) return;
     reconcile(e);
     sender_wake(e->sender);
 }
@@ -116,9 +117,22 @@ static void on_api_wake(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     engine *e = arg;
+    if (e->stopping) return;
     reconcile(e);
     sequencer_wake(e->sequencer);
     sender_wake(e->sender);
+}
+
+/* Everything that runs on the loop ends; safe to call twice. */
+static void shut_down(engine *e)
+{
+    e->stopping = true;
+    event_del(e->tick_ev); /* no reconcile may start sessions again */
+    sequencer_free(&e->sequencer);
+    assign_alerts_free(&e->assign_alerts);
+    sender_free(&e->sender);
+    for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
+    e->nsessions = 0;
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -126,11 +140,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     engine *e = arg;
-    sequencer_free(&e->sequencer);
-    assign_alerts_free(&e->assign_alerts);
-    sender_free(&e->sender);
-    for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
-    e->nsessions = 0;
+    shut_down(e);
     event_base_loopbreak(e->base);
 }
 
@@ -144,9 +154,11 @@ static void *loop_main(void *arg)
     e->assign_alerts = assign_alerts_start(e);
     reconcile(e);
     event_base_dispatch(e->base);
-    sequencer_free(&e->sequencer);
-    assign_alerts_free(&e->assign_alerts);
-    sender_free(&e->sender);
+    shut_down(e);
+    /* The IMAP connections just freed are released by callbacks still queued on this loop
+     * (a session stopped while data was arriving, e.g. in its TLS handshake): run them here,
+     * on the loop's thread, before engine_stop frees the base. */
+    imap_client_settle(e->base);
     app_db_release();
     return NULL;
 }

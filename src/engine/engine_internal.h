@@ -21,6 +21,7 @@ struct engine {
     size_t nsessions, cap;
     pthread_t thread;
     bool running;
+    bool stopping; /* on the loop thread: shut down, nothing new may start */
     struct sender_loop *sender; /* the outbox runner (sender.c) */
     struct sequencer *sequencer; /* the sequence scheduler (sequencer.c) */
     struct webhook_worker *webhooks; /* webhook deliveries, its own thread (webhook_worker.c) */

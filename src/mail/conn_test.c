@@ -156,6 +156,7 @@ int conn_test_imap(const conn_test_server *srv, const char *ca_file, unsigned ti
     }
     if (deadline) event_free(deadline);
     imap_client_free(&c);
+    imap_client_settle(base); /* the connection's memory is released by the loop */
     event_base_free(base);
     SSL_CTX_free(ctx);
     return 0;

@@ -140,6 +140,17 @@ void imap_client_free(imap_client **cp)
     client_destroy(c);
 }
 
+void imap_client_settle(struct event_base *base)
+{
+    /* A finalizer may queue another (a TLS filter releases its socket bufferevent last), so
+     * a few rounds; each one runs everything active, and no new work is queued once the
+     * clients are gone. */
+    for (int round = 0; round < 8; round++) {
+        if (event_base_get_num_events(base, EVENT_BASE_COUNT_ACTIVE) == 0) return;
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    }
+}
+
 /* Callback bracket: a callback may free the client; free happens after it returns. */
 #define ENTER(c) ((c)->depth++)
 static bool leave(imap_client *c)
@@ -386,7 +397,8 @@ static void starttls_done(imap_client *c, imap_status st, const imap_response *r
                                              BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
             : NULL;
     if (!tls) {
-        if (ssl) SSL_free(ssl);
+        /* With BEV_OPT_CLOSE_ON_FREE libevent (2.1.9 on) frees the SSL itself when it cannot
+         * make the bufferevent: freeing it here too would be a double free. */
         fail(c, IMAP_CLIENT_ERR_TLS, "cannot start TLS");
         return;
     }
@@ -560,6 +572,8 @@ int imap_client_connect(imap_client *c)
     if (c->security == IMAP_SEC_TLS) {
         SSL *ssl = new_ssl(c);
         if (!ssl) return -1;
+        /* The bufferevent owns the SSL from here (BEV_OPT_CLOSE_ON_FREE), also when it cannot
+         * be made: libevent frees it then. */
         c->bev = bufferevent_openssl_socket_new(c->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                                 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     } else {

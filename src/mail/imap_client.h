@@ -62,6 +62,13 @@ typedef void (*imap_done_cb)(imap_client *c, imap_status status, const imap_resp
 imap_client *imap_client_new(struct event_base *base, SSL_CTX *ssl_ctx,
                              const imap_client_cfg *cfg, const imap_client_events *ev, void *arg);
 void imap_client_free(imap_client **c);
+/* Before event_base_free() of a loop that will not run again: run the callbacks the loop
+ * still owes freed clients. libevent 2.1 releases a bufferevent (its socket, buffers and SSL,
+ * which holds a reference to the SSL_CTX) only from the loop: a deferred callback queued for
+ * it keeps it alive until that callback runs, and the finalizers free the memory; a base freed
+ * with such a callback still queued drops it and leaks the lot. Runs only what is already
+ * active (EVLOOP_NONBLOCK): nothing waits. Call it on the loop's thread. */
+void imap_client_settle(struct event_base *base);
 /* Start connecting; the outcome comes through on_ready or on_error. */
 int imap_client_connect(imap_client *c);
 
