@@ -47,6 +47,7 @@ async function go(page, name) {
   if (page.url() === url) await page.reload(); // the same hash would not draw the screen again
   else await page.goto(url);
   await page.locator('main h1', { hasText: new RegExp('^' + TITLES[name] + '$') }).waitFor();
+  await page.locator('main[data-ready]').waitFor({ state: 'attached' }); // rendered and focused
   await page.waitForLoadState('networkidle');
 }
 

@@ -69,6 +69,7 @@ async function route() {
     else a.removeAttribute('aria-current');
   });
   document.title = `${screen.title} · mailfleet`;
+  delete main.dataset.ready;
   clear(main);
   try {
     const mod = await screen.load();
@@ -79,6 +80,7 @@ async function route() {
   }
   const h1 = main.querySelector('h1');
   if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus({ preventScroll: true }); }
+  main.dataset.ready = screen.name; // drawn and focused (the e2e tests wait for it)
 }
 
 async function showLogin(message) {
