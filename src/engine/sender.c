@@ -273,7 +273,7 @@ static const char *notification_subject(const char *kind)
         {"mailbox_recovered", "A mailbox works again"},
         {"request_approved", "Your mailbox request was approved"},
         {"request_rejected", "Your mailbox request was rejected"},
-        {"invite_accepted", "An invitee connected their mailbox"},
+        {"invite_accepted", "An invited mailbox was connected"},
         {"conversation_unassigned", "A conversation is waiting for an assignee"},
     };
     for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
