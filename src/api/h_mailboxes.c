@@ -91,10 +91,16 @@ int h_mailboxes_list(api_req *r)
                            .owner_id = api_query(r, "owner_id"),
                            .status = api_query(r, "status")};
     if (r->actor.role == ROLE_OPERATOR) f.org_id = api_query(r, "org_id");
+    /* ?member=me: the caller's own mailboxes and the shared ones they are a member of (R20) */
+    const char *member = api_query(r, "member");
+    if (member) {
+        if (strcmp(member, "me") != 0) return api_bad(r, "member", "must be me");
+        f.member_id = r->actor.id;
+    }
     if (r->actor.role == ROLE_USER) {
         if (f.owner_id && strcmp(f.owner_id, r->actor.id) != 0)
             return mf_fail(&r->err, 403, "forbidden", "R1", "users list their own mailboxes");
-        f.owner_id = r->actor.id;
+        if (!f.member_id) f.owner_id = r->actor.id;
     }
     mf_page pg;
     if (api_page(r, &pg) < 0) return -1;

@@ -262,6 +262,11 @@ int mailboxes_list(db *d, mf_mailbox_filter f, mf_page *pg,
     qb_and(&q, "org_id = ?", f.org_id);
     qb_and(&q, "owner_id = ?", f.owner_id);
     qb_and(&q, "status = ?", f.status);
+    if (f.member_id) { /* R20: owned, or shared with the user */
+        qb_and(&q, "(owner_id = ? OR id IN (SELECT mailbox_id FROM mailbox_members WHERE user_id = ?))",
+               f.member_id);
+        q.args[q.n++] = f.member_id;
+    }
     qb_page(&q, "id", pg);
     db_stmt *st = qb_prepare(d, &q, err);
     if (!st) return -1;

@@ -96,6 +96,7 @@ typedef struct mf_mailbox_filter {
     const char *org_id;   /* NULL = all (operators) */
     const char *owner_id; /* NULL = any */
     const char *status;   /* NULL = any */
+    const char *member_id; /* owned by this user or shared with them (R20); NULL = any */
 } mf_mailbox_filter;
 int mailboxes_list(db *d, mf_mailbox_filter f, mf_page *pg,
                    void (*each)(const mf_mailbox *, void *), void *ctx, mf_error *err);

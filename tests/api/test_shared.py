@@ -196,6 +196,26 @@ def _(env):
     check({S.c1, S.c2, S.c3} <= inbox(env, S.admin, "owner_id=%s" % S.reed.id), "admin view")
 
 
+@suite.test("R20 GET /mailboxes?member=me: the caller's own mailboxes and the shared ones they "
+            "are a member of; without it a user still lists only their own")
+def _(env):
+    def ids(who, query=""):
+        r = expect(env.req("GET", "/mailboxes?limit=500" + query, who.token), 200)
+        return {m["id"] for m in r["items"]}
+    check(ids(S.walt, "&member=me") == {S.shared, S.personal}, "Walt: %s" % ids(S.walt, "&member=me"))
+    check(ids(S.walt) == {S.personal}, "GET /mailboxes changed for users: %s" % ids(S.walt))
+    check(ids(S.reed, "&member=me") == {S.shared}, "Reed (read member)")
+    check(ids(S.olive, "&member=me") == {S.shared}, "Olive (the owner)")
+    check(ids(S.xena, "&member=me") == set(), "Xena (no member) sees %s" % ids(S.xena, "&member=me"))
+    check(ids(S.admin, "&member=me") == set(), "the admin is no member and owns nothing")
+    check({S.shared, S.personal} <= ids(S.admin), "admins still list the organisation's mailboxes")
+    check(ids(S.walt, "&member=me&owner_id=%s" % S.walt.id) == {S.personal}, "with owner_id")
+    check(ids(S.user_b, "&member=me") == set(), "another organisation")
+    expect(env.req("GET", "/mailboxes?member=walt", S.walt.token), 400, "invalid_request")
+    expect(env.req("GET", "/mailboxes?member=me&owner_id=%s" % S.olive.id, S.walt.token), 403,
+           "forbidden", "R1")
+
+
 @suite.test("R20 the owner alone changes a shared mailbox's settings and assignment rule "
             "(admins and members 403); members read the rule")
 def _(env):

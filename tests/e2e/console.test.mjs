@@ -4,6 +4,7 @@
 // one of the page at any failure. A webhook receiver (node:http) runs in this process.
 import { chromium } from 'playwright-core';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -46,6 +47,7 @@ async function go(page, name) {
   if (page.url() === url) await page.reload(); // the same hash would not draw the screen again
   else await page.goto(url);
   await page.locator('main h1', { hasText: new RegExp('^' + TITLES[name] + '$') }).waitFor();
+  await page.locator('main[data-ready]').waitFor({ state: 'attached' }); // rendered and focused
   await page.waitForLoadState('networkidle');
 }
 
@@ -195,6 +197,28 @@ function smtpSend(from, to, text) {
   });
 }
 
+
+// The connect link of the invitation to `address` in a lab Maildir (the system mailer sent it
+// through Postfix into Dovecot): the raw files, quoted-printable soft breaks and base64 parts
+// decoded enough to find /connect/inv_….
+function inviteLink(maildir, address) {
+  const files = [];
+  for (const sub of ['new', 'cur']) {
+    const dir = path.join(maildir, sub);
+    if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) files.push(path.join(dir, f));
+  }
+  for (const f of files) {
+    const raw = fs.readFileSync(f, 'latin1');
+    if (!new RegExp('^Subject: .*invites you to connect ' + address.replace('.', '\\.'), 'mi').test(raw.replace(/\r?\n[ \t]+/g, ' '))) continue;
+    const texts = [raw.replace(/=\r?\n/g, '').replace(/=3D/gi, '=')];
+    for (const b of raw.match(/(?:^[A-Za-z0-9+/=]{20,}\r?\n)+/gm) || []) texts.push(Buffer.from(b.replace(/\s+/g, ''), 'base64').toString('utf8'));
+    for (const t of texts) {
+      const m = t.match(/(http:\/\/127\.0\.0\.1:\d+\/connect\/inv_[A-Za-z0-9_-]{43})/);
+      if (m) return m[1];
+    }
+  }
+  return null;
+}
 // ---------------------------------------------------------------------------------------------
 step('the first screen (sign-in, then Mailboxes) transfers under 100 KB', async () => {
   const page = S.admin = await newPage();
@@ -537,7 +561,7 @@ step('notifications: mark all read; a notification email switched off in Setting
   await page.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
   await page.locator('li.notification.unread').first().waitFor();
   await page.getByRole('button', { name: 'Mark all as read' }).click();
-  await page.getByText(/notifications? marked as read\./).waitFor();
+  await page.locator('main').getByText(/notifications? marked as read\./).waitFor();
   check(!(await page.locator('li.notification.unread').count()), 'unread notifications remain');
   check((await api(page, '/notifications?unread=true')).items.length === 0, 'the API still has unread notifications');
   await page.locator('#bell-count').waitFor({ state: 'hidden' });
@@ -557,6 +581,161 @@ step('notifications: mark all read; a notification email switched off in Setting
   await go(page, 'mailboxes');
   await page.locator('#top').getByRole('link', { name: 'Settings' }).click();
   await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+});
+
+
+// ---- team inboxes: invite a shared inbox, members, round-robin, collision (R14, R20, R21) ----
+step('Inbox Connections: errors in words (member login, generic personal, pending); an admin invites support@ as shared and the email arrives in Dovecot', async () => {
+  const page = S.admin;
+  await go(page, 'connections');
+  const form = page.locator('#invite-form');
+  const invite = async (address, kind) => {
+    await form.getByLabel('Email address').fill(address);
+    await form.getByLabel('Kind').selectOption(kind);
+    await form.getByRole('button', { name: 'Send invitation' }).click();
+  };
+  const err = form.locator('p.error[role="alert"]');
+  const want = async (text) => { await err.filter({ hasText: text }).waitFor(); };
+  await invite(cfg.user2, 'personal');
+  await want('This address is the login of a member of your team: they connect their mailbox themselves on the Mailboxes screen.');
+  await invite('info@example.test', 'personal');
+  await want('Generic addresses such as info@ or sales@ cannot go on a personal seat. Connect it as a shared mailbox instead.');
+  await form.getByLabel('Note').fill('Please connect the support inbox.');
+  await invite('support@example.test', 'shared');
+  await page.locator('main').getByText('Invitation sent to support@example.test.').waitFor();
+  const row = page.locator('tr[data-address="support@example.test"][data-status="pending"]');
+  await row.waitFor();
+  check(/Expires/.test(await row.innerText()), 'the pending invitation shows no expiry: ' + await row.innerText());
+  await invite('support@example.test', 'shared');
+  await want('An invitation to this address is already pending. Resend it from the list of invitations instead.');
+  await shot(page, 'connections-invited');
+  S.link = await waitFor('the invitation email in support@\'s Maildir', () => inviteLink(cfg.lab.maildir_support, 'support@example.test'));
+  check(S.link.startsWith(cfg.base + '/connect/inv_'), 'link: ' + S.link);
+});
+
+step('the invitee opens the connect link, enters the lab\'s IMAP/SMTP settings and the page says connected; Inbox Connections shows it', async () => {
+  const page = await newPage();
+  await page.goto(S.link);
+  const pw = cfg.lab.passwords.support;
+  for (const [k, v] of Object.entries({ imap_host: '127.0.0.1', imap_port: String(cfg.lab.imap_port), imap_username: 'support@example.test',
+    imap_password: pw, smtp_host: '127.0.0.1', smtp_port: String(cfg.lab.smtp_port), smtp_username: 'support@example.test',
+    smtp_password: pw, sender_name: 'Support Team' })) await page.locator(`[name="${k}"]`).fill(v);
+  await page.locator('[name="imap_security"]').selectOption('starttls');
+  await page.locator('[name="smtp_security"]').selectOption('starttls');
+  await page.getByRole('button', { name: 'Test and connect' }).click();
+  await page.getByText('is connected').waitFor({ timeout: 45000 });
+  await shot(page, 'connect-page-connected');
+  await page.context().close();
+  const admin = S.admin;
+  await go(admin, 'connections');
+  await admin.locator('tr[data-address="support@example.test"][data-status="accepted"]').waitFor();
+  const contributor = admin.locator('tr[data-email="support@example.test"]');
+  await contributor.waitFor();
+  check((await contributor.innerText()).includes('Support Team'), 'contributor row: ' + await contributor.innerText());
+  await admin.locator('section[aria-labelledby="inboxes-title"] tr[data-address="support@example.test"]').waitFor();
+  await shot(admin, 'connections-accepted');
+});
+
+step('the shared mailbox shows up for the admin (its owner), who adds Alice (available) and Carol (away) with reply access and sets round-robin', async () => {
+  const page = S.admin;
+  await go(page, 'mailboxes');
+  const row = page.locator('tr[data-address="support@example.test"]');
+  await row.locator('.badge', { hasText: 'Shared' }).waitFor();
+  await row.getByRole('link', { name: 'Members' }).click();
+  await page.locator('main h1', { hasText: 'support@example.test' }).waitFor();
+  S.supportId = page.url().split('/').pop();
+  const add = page.locator('#add-member-form');
+  await add.getByLabel('Member to add').selectOption({ label: `Alice Martin <${cfg.user}>` });
+  await add.getByLabel('Access').selectOption('reply');
+  await add.getByRole('button', { name: 'Add member' }).click();
+  await page.locator(`tr[data-email="${cfg.user}"]`).waitFor();
+  await add.getByLabel('Member to add').selectOption({ label: `Carol Lee <${cfg.user2}>` });
+  await add.getByLabel('Access').selectOption('reply');
+  await add.getByLabel('Available for round-robin').uncheck();
+  await add.getByRole('button', { name: 'Add member' }).click();
+  await page.locator(`tr[data-email="${cfg.user2}"]`).waitFor();
+  const rule = page.locator('#assignment-form');
+  await rule.getByLabel('Mode').selectOption('round_robin');
+  await rule.getByLabel('Cap per member').fill('5');
+  await rule.getByRole('button', { name: 'Save assignment' }).click();
+  await page.locator('main').getByText('Assignment saved.').waitFor();
+  const members = await api(page, `/mailboxes/${S.supportId}/members`);
+  const got = Object.fromEntries(members.members.map((x) => [x.email, `${x.access}/${x.available}`]));
+  check(got[cfg.user] === 'reply/true' && got[cfg.user2] === 'reply/false', 'members: ' + JSON.stringify(got));
+  const a = await api(page, `/mailboxes/${S.supportId}/assignment`);
+  check(a.mode === 'round_robin' && a.cap === 5, 'assignment: ' + JSON.stringify(a));
+  const problems = await a11y(page, 'the shared mailbox');
+  check(!problems.length, problems.join('\n'));
+  await shot(page, 'shared-mailbox-owner');
+  // a member sees it read-only
+  await S.carol.goto(cfg.base + '/#/shared/' + S.supportId);
+  await S.carol.locator('main h1', { hasText: 'support@example.test' }).waitFor();
+  await S.carol.getByText('Only the owner changes the members.').waitFor();
+  check(!(await S.carol.locator('#assignment-form').count()), 'a member gets the assignment form');
+  await shot(S.carol, 'shared-mailbox-member');
+  await waitFor('support@ good and backfilled', async () => {
+    const m = await api(page, '/mailboxes/' + S.supportId);
+    return m.status === 'good' && m.sync && m.sync.backfill_done;
+  }, 60000);
+});
+
+step('a customer\'s mail delivered into support@ is assigned to Alice by round-robin: it is in her inbox under "Assigned to me"', async () => {
+  S.ticket = 'Order 4711 has not arrived ' + Date.now();
+  await smtpSend('bob@example.test', 'support@example.test',
+    `From: Bob Customer <bob@example.test>\nTo: support@example.test\nSubject: ${S.ticket}\n` +
+    `Message-ID: <ticket-${Date.now()}@example.test>\nDate: ${new Date().toUTCString()}\n\nHello, my order has not arrived.\n`);
+  const page = S.user;
+  await go(page, 'inbox');
+  await page.getByLabel('Assigned').selectOption('me');
+  const row = page.locator('tr', { hasText: S.ticket });
+  await row.waitFor({ timeout: 60000 });
+  check((await row.locator('td[data-label="Assigned"]').innerText()) === 'You', 'assigned: ' + await row.innerText());
+  check((await row.locator('td[data-label="Mailbox"]').innerText()) === 'support@example.test', 'mailbox: ' + await row.innerText());
+  await shot(page, 'inbox-assigned-to-me');
+  await row.getByRole('link').click();
+  await page.locator('main h1', { hasText: S.ticket }).waitFor();
+  S.ticketUrl = page.url();
+  S.ticketId = S.ticketUrl.split('/').pop();
+  check((await page.locator('#assignee').innerText()) === 'You', 'the conversation does not show Alice as assignee');
+});
+
+step('Alice starts replying from the shared mailbox (typing); Carol sees "Alice Martin is replying…" and is told when she starts typing; "Send anyway" sends hers', async () => {
+  const page = S.user;
+  const from = page.getByLabel('From');
+  check((await from.inputValue()) === S.supportId, 'the reply does not start from support@');
+  const [typing] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/conversations/${S.ticketId}/typing`)),
+    page.getByLabel('Message').fill('Hello Bob,\n\nwe are looking into it.\n\nAlice, Support'),
+  ]);
+  check(typing.status() === 200, 'typing answered ' + typing.status());
+  const carol = S.carol;
+  await carol.goto(S.ticketUrl);
+  await carol.locator('main h1', { hasText: S.ticket }).waitFor();
+  await carol.locator('#taken-by', { hasText: 'Alice Martin is replying…' }).waitFor();
+  await carol.getByLabel('Message').fill('Hi Bob, Carol here.');
+  await carol.getByText('Alice Martin is already replying to this conversation.').first().waitFor();
+  await shot(carol, 'conversation-taken');
+  await carol.getByRole('button', { name: 'Send reply' }).click();
+  const taken = carol.locator('.taken-error');
+  await taken.getByText('Alice Martin is already replying to this conversation.').waitFor();
+  await taken.getByRole('button', { name: 'Send anyway' }).click();
+  await carol.getByText('Sent ✓').waitFor({ timeout: 45000 });
+});
+
+step('Alice\'s reply is sent from support@ and shows in the conversation for the owner, who sets its status', async () => {
+  const page = S.user;
+  await page.getByRole('button', { name: 'Send reply' }).click();
+  await page.getByText('Sent ✓').waitFor({ timeout: 45000 });
+  const admin = S.admin;
+  await admin.goto(S.ticketUrl);
+  await admin.locator('main h1', { hasText: S.ticket }).waitFor();
+  await admin.locator('.thread .message.out', { hasText: 'we are looking into it' }).waitFor({ timeout: 30000 });
+  check((await admin.locator('#assignee').innerText()) === 'Alice Martin', 'the owner sees assignee ' + await admin.locator('#assignee').innerText());
+  await admin.locator('.conv-panel').getByLabel('Status').selectOption('pending');
+  await waitFor('status pending', async () => (await api(admin, '/conversations/' + S.ticketId)).status === 'pending');
+  const problems = await a11y(admin, 'the shared conversation');
+  check(!problems.length, problems.join('\n'));
+  await shot(admin, 'conversation-shared-owner');
 });
 
 step('every screen renders (screenshots), without a script error; every control has a name, text has 4.5:1 contrast', async () => {
@@ -609,7 +788,7 @@ step('keyboard: the focus is visible on every Tab stop; a dialog opens with the 
 step('at 390 px (a phone) the screens render without horizontal scrolling', async () => {
   const bad = [];
   for (const [page, names] of [[S.user, ['mailboxes', 'inbox', 'sequences/new', 'requests', 'notifications', 'settings']],
-    [S.admin, ['team', 'audit', 'webhooks']]]) {
+    [S.admin, ['team', 'audit', 'webhooks', 'connections']]]) {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const n of names) {
       await go(page, n);

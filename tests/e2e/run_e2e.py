@@ -3,7 +3,8 @@
 tests/engine/lab.py), a real `mailfleet serve` (tests/api/harness.py) with an organisation, an
 admin and two users whose console passwords are set with `mailfleet user passwd`, then runs
 console.test.mjs (playwright-core driving /usr/bin/chromium headless) and passes its TAP
-through. Screenshots go to $MAILFLEET_E2E_ARTIFACTS (default: a temporary folder, printed).
+through. The system mailer (invitations, notification emails) sends through the lab's Postfix,
+so an invitation to support@example.test lands in that account's Maildir. Screenshots go to $MAILFLEET_E2E_ARTIFACTS (default: a temporary folder, printed).
 
 Skips (TAP "1..0 # SKIP") without root (the lab), without /usr/bin/chromium or without
 tests/e2e/node_modules (run `npm ci` in tests/e2e; scripts/test.sh does).
@@ -26,7 +27,7 @@ from harness import Env  # noqa: E402
 from lab import Lab  # noqa: E402
 
 CHROMIUM = os.environ.get("MAILFLEET_CHROMIUM", "/usr/bin/chromium")
-USERS = ["admin", "alice", "alice2", "alice3", "alice4", "bob"]
+USERS = ["admin", "alice", "alice2", "alice3", "alice4", "bob", "support"]
 ENGINE_ENV = {
     "MAILFLEET_RETRY_MAX_SECONDS": "2",
     "MAILFLEET_IMAP_TIMEOUT_SECONDS": "10",
@@ -69,6 +70,9 @@ def main():
             sys.stdout.write("1..1\nBail out! e2e: cannot start the mail lab: %s\n" % str(e)[:1500])
             return 1
         os.environ["MAILFLEET_CA_FILE"] = lab.ca_file
+        # the system mailer (invitations, notification emails) through the lab's Postfix
+        os.environ["MAILFLEET_SYSTEM_SMTP"] = "smtp://127.0.0.1:%d" % lab.smtp_port
+        os.environ["MAILFLEET_SYSTEM_FROM"] = "mailfleet@example.test"
         os.environ.update(ENGINE_ENV)
         env = Env()
         try:
@@ -95,7 +99,7 @@ def main():
             "user": "alice@example.test",
             "user2": "carol@example.test",
             "lab": {"imap_port": lab.imap_port, "smtp_port": lab.smtp_port, "passwords": passwords,
-                    "domain": "example.test"},
+                    "domain": "example.test", "maildir_support": lab.maildir("support")},
         }
         t0 = time.time()
         p = subprocess.run([node, os.path.join(HERE, "console.test.mjs")], cwd=HERE,

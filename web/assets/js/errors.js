@@ -53,6 +53,17 @@ const BY_CODE = {
   network: () => 'Cannot reach mailfleet. Check your connection and try again.',
   db_unavailable: () => 'mailfleet cannot reach its database right now. Try again in a minute.',
   internal: () => 'Something went wrong on the server. Try again; if it persists, tell your operator.',
+  // invites and contributors (R14), shared mailboxes and assignment (R20, R21)
+  invite_pending: () => 'An invitation to this address is already pending. Resend it from the list of invitations instead.',
+  address_is_member: () => 'This address is the login of a member of your team: they connect their mailbox themselves on the Mailboxes screen.',
+  invite_used: () => 'This invitation was already used: the mailbox is connected. Remove the mailbox or the contributor instead.',
+  invite_revoked: () => 'This invitation was revoked. Send a new invitation instead.',
+  invite_expired: () => 'This invitation has expired. Resend it to make a new link.',
+  connection_failed: (e) => 'The connection test failed; nothing was connected. ' + dot(cap(e.message.replace(/^the connection test failed; nothing was connected\.\s*/i, ''))),
+  not_shared: () => 'This is a personal mailbox: members and assignment belong to shared mailboxes.',
+  reply_access_required: () => 'You can read this shared mailbox but not reply from it. Ask its owner for reply access.',
+  invalid_assignee: () => 'Only the owner or a member with reply access can be assigned this conversation.',
+  conversation_taken: () => 'Another member is already replying to this conversation.',
   invalid_request: (e) => {
     const f = e.field;
     const what = f ? e.message.slice(f.length + 2) : e.message;
@@ -68,6 +79,8 @@ const LABELS = {
   sender_name: 'Sender name', address: 'Email address', to: 'To', cc: 'Cc', subject: 'Subject',
   text: 'Message', count: 'Number of slots', reason: 'Reason', name: 'Name',
   url: 'Endpoint URL', events: 'Events to send', secret: 'Signing secret',
+  note: 'Note', kind: 'Kind', owner_id: 'Owner', cap: 'Cap', unassigned_alert_minutes: 'Unassigned alert',
+  mode: 'Assignment', user_id: 'Member', assignee_id: 'Assignee', status: 'Status',
 };
 export const label = (f) => LABELS[f] || f.replace(/_/g, ' ');
 

@@ -11,14 +11,15 @@ let cleanup = null;
 let bellTimer = null;
 
 // The screens: hash name → module, who sees it in the navigation. Helpers building the team
-// issues add theirs here (Inbox Connections and shared mailboxes have placeholders).
+// issues add theirs here.
 const SCREENS = [
   { name: 'mailboxes', title: 'Mailboxes', load: () => import('./screens/mailboxes.js'), who: 'member' },
   { name: 'inbox', title: 'Inbox', load: () => import('./screens/inbox.js'), who: 'member' },
   { name: 'sequences', title: 'Sequences', load: () => import('./screens/sequences.js'), who: 'member' },
   { name: 'requests', title: 'Requests', load: () => import('./screens/requests.js'), who: 'any' },
   { name: 'team', title: 'My Team', load: () => import('./screens/team.js'), who: 'admin' },
-  { name: 'connections', title: 'Inbox Connections', load: () => import('./screens/placeholder.js'), who: 'admin' },
+  { name: 'connections', title: 'Inbox Connections', load: () => import('./screens/connections.js'), who: 'admin' },
+  { name: 'shared', title: 'Shared mailbox', load: () => import('./screens/shared.js'), who: 'member', hidden: true },
   { name: 'audit', title: 'Audit log', load: () => import('./screens/audit.js'), who: 'admin' },
   { name: 'webhooks', title: 'Webhooks', load: () => import('./screens/webhooks.js'), who: 'admin' },
   { name: 'notifications', title: 'Notifications', load: () => import('./screens/notifications.js'), who: 'any', hidden: true },
@@ -68,6 +69,7 @@ async function route() {
     else a.removeAttribute('aria-current');
   });
   document.title = `${screen.title} · mailfleet`;
+  delete main.dataset.ready;
   clear(main);
   try {
     const mod = await screen.load();
@@ -78,6 +80,7 @@ async function route() {
   }
   const h1 = main.querySelector('h1');
   if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus({ preventScroll: true }); }
+  main.dataset.ready = screen.name; // drawn and focused (the e2e tests wait for it)
 }
 
 async function showLogin(message) {

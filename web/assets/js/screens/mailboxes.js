@@ -87,18 +87,23 @@ export async function render(main, ctx) {
   const listBox = h('div', { class: 'list-box' });
   const notice = h('div', { class: 'notices' });
   const formBox = h('section', { class: 'card', 'aria-labelledby': 'connect-title' });
-  main.append(pageHead('Mailboxes', usage), notice, bulk, listBox, formBox);
+  const sharedBox = h('section', { 'aria-labelledby': 'shared-title' });
+  main.append(pageHead('Mailboxes', usage), notice, bulk, listBox, sharedBox, formBox);
+  let sharedWithMe = [];
 
   const byId = (id) => mailboxes.find((m) => m.id === id);
 
   let shown = '';
   async function load() {
-    [mailboxes, conn] = await Promise.all([
-      all('/mailboxes' + q({ owner_id: me.id })),
+    let mine;
+    [mine, conn] = await Promise.all([
+      all('/mailboxes' + q({ member: 'me' })),
       get(`/users/${me.id}/connections`).catch(() => null),
     ]);
+    mailboxes = mine.filter((m) => m.owner_id === me.id);
+    sharedWithMe = mine.filter((m) => m.owner_id !== me.id);
     for (const id of [...selected]) if (!byId(id)) selected.delete(id);
-    const now = JSON.stringify([mailboxes, conn]);
+    const now = JSON.stringify([mailboxes, conn, sharedWithMe]);
     if (now !== shown) { shown = now; draw(); } // redraw only on change: keeps keyboard focus
   }
 
@@ -120,9 +125,23 @@ export async function render(main, ctx) {
     bulk.append(bar);
   }
 
+  // Shared mailboxes someone else owns and the member belongs to (R20).
+  function drawShared() {
+    clear(sharedBox);
+    if (!sharedWithMe.length) return;
+    sharedBox.append(h('h2', { id: 'shared-title' }, 'Shared with you'),
+      table('!Shared mailboxes you are a member of', ['Mailbox', 'Status', 'Actions'], sharedWithMe.map((m) =>
+        h('tr', { 'data-id': m.id, 'data-address': m.address },
+          td('Mailbox', h('strong', {}, m.address), ' ', h('span', { class: 'badge off' }, 'Shared'), h('div', { class: 'sub' }, m.sender_name)),
+          td('Status', statusBadge(m)),
+          td('Actions', h('div', { class: 'row-actions' },
+            h('a', { class: 'button', href: '#/shared/' + m.id, 'aria-label': 'Members of ' + m.address }, 'Members and assignment')))))));
+  }
+
   function draw() {
     drawUsage();
     drawBulk();
+    drawShared();
     clear(listBox);
     if (!mailboxes.length) {
       listBox.append(h('p', { class: 'empty' }, 'No mailbox connected yet. Connect your first one below.'));
@@ -142,6 +161,7 @@ export async function render(main, ctx) {
       const actions = h('div', { class: 'row-actions' },
         ['failing', 'error', 'disconnected'].includes(m.status)
           ? h('button', { type: 'button', 'aria-label': 'Reconnect ' + m.address, onclick: () => reconnect(m) }, 'Reconnect') : null,
+        m.kind === 'shared' ? h('a', { class: 'button', href: '#/shared/' + m.id, 'aria-label': 'Members of ' + m.address }, 'Members') : null,
         h('button', { type: 'button', 'aria-label': 'Edit ' + m.address, onclick: () => editMailboxes([m]) }, 'Edit'),
         h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + m.address, onclick: (ev) => remove(m, ev.currentTarget) }, 'Delete'));
       return h('tr', { 'data-id': m.id, 'data-address': m.address },
