@@ -85,7 +85,7 @@ static int parse_int(const char *key, const char *v, long lo, long hi, long *out
 
 int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
 {
-    long n;
+    long n = 0; /* set by parse_int before use; initialised for gcc -O3 (maybe-uninitialized) */
     if (strcmp(key, "db") == 0) set_str(&c->db, v);
     else if (strcmp(key, "listen") == 0) set_str(&c->listen, v);
     else if (strcmp(key, "key_file") == 0) set_str(&c->key_file, v);
