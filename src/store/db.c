@@ -116,7 +116,11 @@ int db_exec_script(db *d, const char *sql, mf_error *err)
 int db_begin(db *d, mf_error *err)
 {
     if (d->in_tx) MF_BUG("nested transaction");
-    if (db_exec_script(d, d->v->begin_sql, err) < 0) return -1;
+    if (d->v->tx_enter) d->v->tx_enter(d);
+    if (db_exec_script(d, d->v->begin_sql, err) < 0) {
+        if (d->v->tx_leave) d->v->tx_leave(d);
+        return -1;
+    }
     d->in_tx = 1;
     return 0;
 }
@@ -129,6 +133,7 @@ int db_commit(db *d, mf_error *err)
         db_exec_script(d, "ROLLBACK", NULL);
     }
     d->in_tx = 0;
+    if (d->v->tx_leave) d->v->tx_leave(d);
     return rc;
 }
 
@@ -137,4 +142,5 @@ void db_rollback(db *d)
     if (!d->in_tx) return;
     db_exec_script(d, "ROLLBACK", NULL);
     d->in_tx = 0;
+    if (d->v->tx_leave) d->v->tx_leave(d);
 }

@@ -68,6 +68,10 @@ struct db_vfuncs {
     void (*finalize)(db_stmt *st);
     int (*exec_script)(db *d, const char *sql, mf_error *err);
     const char *begin_sql;
+    /* optional: called before begin_sql and after the transaction ends (SQLite: the process's
+     * writer lock of that database file, see db_sqlite.c) */
+    void (*tx_enter)(db *d);
+    void (*tx_leave)(db *d);
 };
 
 /* Every backend's db and db_stmt begin with these. */

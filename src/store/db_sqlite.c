@@ -1,4 +1,6 @@
 /* db_sqlite.c — the SQLite backend of db.h: WAL journal, foreign keys on, busy timeout. */
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -15,9 +17,42 @@ typedef struct sq_cached {
     unsigned long last_used;
 } sq_cached;
 
+/* Write transactions of this process on one database file take a mutex before BEGIN IMMEDIATE:
+ * threads then queue for the write lock instead of polling it in SQLite's busy handler, which
+ * sleeps 1–100 ms between tries (bench/api: p99 of POST /mailbox-requests with 4 HTTP threads
+ * went from ~300 ms to ~40 ms). Other processes still meet at SQLite's lock, with the busy
+ * timeout. One lock per file, so a thread may hold transactions on two different files. */
+#define SQ_WRITERS 16
+static struct {
+    char path[PATH_MAX];
+    pthread_mutex_t mu;
+} sq_writers[SQ_WRITERS];
+static int sq_nwriters;
+static pthread_mutex_t sq_writers_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The writer lock of this file (by its real path), or NULL when the table is full. */
+static pthread_mutex_t *writer_lock_of(const char *path)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real)) return NULL; /* e.g. ":memory:": one connection, no lock needed */
+    pthread_mutex_t *found = NULL;
+    pthread_mutex_lock(&sq_writers_mu);
+    for (int i = 0; i < sq_nwriters && !found; i++)
+        if (strcmp(sq_writers[i].path, real) == 0) found = &sq_writers[i].mu;
+    if (!found && sq_nwriters < SQ_WRITERS) {
+        memcpy(sq_writers[sq_nwriters].path, real, strlen(real) + 1);
+        pthread_mutex_init(&sq_writers[sq_nwriters].mu, NULL);
+        found = &sq_writers[sq_nwriters++].mu;
+    }
+    pthread_mutex_unlock(&sq_writers_mu);
+    return found;
+}
+
 typedef struct sq_db {
     struct db base;
     sqlite3 *h;
+    pthread_mutex_t *writer; /* may be NULL */
+    int writer_held;
     sq_cached cache[SQ_CACHE];
     unsigned long tick;
 } sq_db;
@@ -68,13 +103,34 @@ static int sq_open(const char *path, db **out, mf_error *err)
     d->base.v = &db_sqlite_vfuncs;
     d->base.kind = DB_SQLITE;
     d->h = h;
+    d->writer = writer_lock_of(path);
     *out = &d->base;
     return 0;
+}
+
+static void sq_tx_enter(db *base)
+{
+    sq_db *d = (sq_db *)base;
+    if (d->writer && !d->writer_held) {
+        pthread_mutex_lock(d->writer);
+        d->writer_held = 1;
+    }
+}
+
+static void sq_tx_leave(db *base)
+{
+    sq_db *d = (sq_db *)base;
+    if (d->writer_held) {
+        d->writer_held = 0;
+        pthread_mutex_unlock(d->writer);
+    }
 }
 
 static void sq_close(db *base)
 {
     sq_db *d = (sq_db *)base;
+    if (d->base.in_tx) sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    sq_tx_leave(base);
     for (int i = 0; i < SQ_CACHE; i++) {
         if (d->cache[i].s) sqlite3_finalize(d->cache[i].s);
         free(d->cache[i].sql);
@@ -210,4 +266,6 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .finalize = sq_finalize,
     .exec_script = sq_exec_script,
     .begin_sql = "BEGIN IMMEDIATE",
+    .tx_enter = sq_tx_enter,
+    .tx_leave = sq_tx_leave,
 };
