@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include "api/auth.h"
 #include "api/http.h"
+#include "api/resp_cache.h"
 #include "api/router.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -57,9 +58,36 @@ static MHD_Result_t send_error(struct MHD_Connection *c, const mf_error *e)
     return ret;
 }
 
+static void free_body(void *cls)
+{
+    resp_body_unref(cls);
+}
+
+/* A 200 JSON answer shared with resp_cache: sent without a copy, with its ETag; 304 when the
+ * client already has these bytes (If-None-Match). */
+static MHD_Result_t send_body(struct MHD_Connection *c, resp_body *b)
+{
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    struct MHD_Response *resp;
+    unsigned status = MHD_HTTP_OK;
+    if (resp_etag_matches(inm, b->etag)) {
+        status = MHD_HTTP_NOT_MODIFIED;
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp_body_ref(b); /* MHD's, dropped by free_body when the response is destroyed */
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->text, free_body, b);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, b->etag);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_Result_t ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 static void handle(mf_app *app, struct MHD_Connection *c, const char *method, const char *url,
-                   conn_ctx *ctx, int *status_out, json_t **resp_out, char **text_out,
-                   const char **type_out)
+                   conn_ctx *ctx, api_req *out)
 {
     api_req r;
     memset(&r, 0, sizeof(r));
@@ -91,6 +119,15 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
             rc = -1;
             break;
         }
+        /* GET: the database's version before any read, for the caches (resp_cache.h) */
+        if (rt->auth == ROUTE_AUTH && strcmp(method, "GET") == 0) {
+            int v = db_data_version(r.d, &r.version, &r.err);
+            if (v < 0) {
+                rc = -1;
+                break;
+            }
+            r.version_ok = v == 1;
+        }
         if (rt->auth == ROUTE_AUTH && auth_bearer(&r) < 0) {
             rc = -1;
             break;
@@ -104,13 +141,12 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
         r.resp = NULL;
         free(r.resp_text);
         r.resp_text = NULL;
+        resp_body_unref(r.cached);
+        r.cached = NULL;
         if (r.err.status >= 500) log_errorx("%s %s: %s", method, url, r.err.message);
         api_fail_from(&r, &r.err);
     }
-    *status_out = r.status;
-    *resp_out = r.resp;
-    *text_out = r.resp_text;
-    *type_out = r.resp_type;
+    *out = r;
 }
 
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -141,20 +177,31 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
         *upload_size = 0;
         return MHD_YES;
     }
-    int status;
-    json_t *resp;
-    char *text = NULL;
-    const char *type = NULL;
-    handle(s->app, c, method, url, ctx, &status, &resp, &text, &type);
+    api_req req;
+    api_req *r = &req;
+    handle(s->app, c, method, url, ctx, r);
+    int status = r->status;
+    json_t *resp = r->resp;
+    char *text = r->resp_text;
+    const char *type = r->resp_type;
     log_debug("%s %s -> %d", method, url, status);
-    if (text) { /* an HTML page */
+    if (r->cached) {
+        MHD_Result_t ret = send_body(c, r->cached);
+        resp_body_unref(r->cached);
+        r->cached = NULL;
+        json_decref(resp);
+        free(text);
+        return ret;
+    }
+    if (text) { /* JSON written as text, or an HTML page */
         struct MHD_Response *page =
             MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(page, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "text/html");
         MHD_add_response_header(page, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(page, "Cache-Control", "no-store");
-        MHD_add_response_header(page, "Content-Security-Policy", "default-src 'none'; "
-                                "style-src 'unsafe-inline'; form-action 'self'");
+        if (!type || strcmp(type, "application/json") != 0)
+            MHD_add_response_header(page, "Content-Security-Policy", "default-src 'none'; "
+                                    "style-src 'unsafe-inline'; form-action 'self'");
         MHD_Result_t ret = MHD_queue_response(c, (unsigned)status, page);
         MHD_destroy_response(page);
         json_decref(resp);

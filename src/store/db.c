@@ -113,6 +113,12 @@ int db_exec_script(db *d, const char *sql, mf_error *err)
     return d->v->exec_script(d, sql, err);
 }
 
+int db_data_version(db *d, uint64_t *out, mf_error *err)
+{
+    if (!d->v->data_version || d->in_tx) return 0;
+    return d->v->data_version(d, out, err);
+}
+
 int db_begin(db *d, mf_error *err)
 {
     if (d->in_tx) MF_BUG("nested transaction");

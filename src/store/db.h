@@ -48,6 +48,14 @@ int64_t db_exec(db *d, mf_error *err, const char *sql, ...);
 /* Run a script of several statements without parameters (migrations). */
 int db_exec_script(db *d, const char *sql, mf_error *err);
 
+/* A number that stays the same while no change is committed to the database by anyone (this
+ * connection, other connections, other processes), for caches of answers made from it: read it
+ * BEFORE reading the data, tag what was read with it, and trust the copy only while a new call
+ * gives the same number. Numbers are unique within the process (two connections never share
+ * one). 1 with *out set; 0 when the backend cannot tell (PostgreSQL) or inside a transaction;
+ * -1 with err on failure. */
+int db_data_version(db *d, uint64_t *out, mf_error *err);
+
 int db_begin(db *d, mf_error *err);
 int db_commit(db *d, mf_error *err);
 void db_rollback(db *d);
@@ -72,6 +80,7 @@ struct db_vfuncs {
      * writer lock of that database file, see db_sqlite.c) */
     void (*tx_enter)(db *d);
     void (*tx_leave)(db *d);
+    int (*data_version)(db *d, uint64_t *out, mf_error *err); /* optional, see db_data_version */
 };
 
 /* Every backend's db and db_stmt begin with these. */

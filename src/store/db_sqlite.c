@@ -53,6 +53,10 @@ typedef struct sq_db {
     sqlite3 *h;
     pthread_mutex_t *writer; /* may be NULL */
     int writer_held;
+    /* db_data_version: what the connection saw last time, and the number it gave for it */
+    int64_t seen_pragma, seen_changes;
+    unsigned seen_fcntl;
+    uint64_t version;
     sq_cached cache[SQ_CACHE];
     unsigned long tick;
 } sq_db;
@@ -124,6 +128,37 @@ static void sq_tx_leave(db *base)
         d->writer_held = 0;
         pthread_mutex_unlock(d->writer);
     }
+}
+
+/* db_data_version. "PRAGMA data_version" starts a read transaction, so SQLite compares the WAL
+ * index with what this connection saw before; its value changes when another connection or
+ * process committed. This connection's own commits show in SQLITE_FCNTL_DATA_VERSION and in
+ * sqlite3_total_changes64() (which also counts rolled-back changes: a needless miss, never a
+ * stale hit). When any of the three moved, the connection takes a new process-wide number. */
+static uint64_t sq_version_counter;
+
+static int sq_data_version(db *base, uint64_t *out, mf_error *err)
+{
+    sq_db *d = (sq_db *)base;
+    db_stmt *st = db_prepare(base, "PRAGMA data_version", err);
+    if (!st) return -1;
+    int rc = db_step(st);
+    int64_t pragma = rc == DB_ROW ? db_col_int64(st, 0) : 0;
+    db_finalize(&st);
+    if (rc != DB_ROW) return rc == DB_ERROR ? -1 : mf_fail_internal(err, "PRAGMA data_version: no row");
+    unsigned fcntl_version = 0;
+    if (sqlite3_file_control(d->h, "main", SQLITE_FCNTL_DATA_VERSION, &fcntl_version) != SQLITE_OK)
+        return 0;
+    int64_t changes = sqlite3_total_changes64(d->h);
+    if (!d->version || pragma != d->seen_pragma || fcntl_version != d->seen_fcntl ||
+        changes != d->seen_changes) {
+        d->seen_pragma = pragma;
+        d->seen_fcntl = fcntl_version;
+        d->seen_changes = changes;
+        d->version = __atomic_add_fetch(&sq_version_counter, 1, __ATOMIC_RELAXED);
+    }
+    *out = d->version;
+    return 1;
 }
 
 static void sq_close(db *base)
@@ -268,4 +303,5 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .begin_sql = "BEGIN IMMEDIATE",
     .tx_enter = sq_tx_enter,
     .tx_leave = sq_tx_leave,
+    .data_version = sq_data_version,
 };
