@@ -120,7 +120,7 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
             break;
         }
         /* GET: the database's version before any read, for the caches (resp_cache.h) */
-        if (rt->auth == ROUTE_AUTH && strcmp(method, "GET") == 0) {
+        if (rt->auth == ROUTE_AUTH && app->cfg.api_cache && strcmp(method, "GET") == 0) {
             int v = db_data_version(r.d, &r.version, &r.err);
             if (v < 0) {
                 rc = -1;

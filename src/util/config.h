@@ -27,6 +27,7 @@ typedef struct mf_config {
     int imap_fetch_batch;       /* 50 messages per UID FETCH */
     int engine_tick_seconds;    /* 10: how often the engine re-reads its mailboxes */
     int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */
+    int api_cache;              /* 1: keep GET answers and token lookups per HTTP thread */
     int generic_count;          /* R6 */
     char *generic_local_parts[MF_MAX_GENERIC];
 } mf_config;
