@@ -66,6 +66,7 @@ const char *db_col_text(db_stmt *st, int col)
 
 int64_t db_col_int64(db_stmt *st, int col)
 {
+    if (st->d->v->col_int64) return st->d->v->col_int64(st, col);
     const char *t = st->d->v->col_text(st, col);
     return t ? strtoll(t, NULL, 10) : 0;
 }

@@ -81,6 +81,7 @@ struct db_vfuncs {
     void (*tx_enter)(db *d);
     void (*tx_leave)(db *d);
     int (*data_version)(db *d, uint64_t *out, mf_error *err); /* optional, see db_data_version */
+    int64_t (*col_int64)(db_stmt *st, int col); /* optional: without it, the text is parsed */
 };
 
 /* Every backend's db and db_stmt begin with these. */

@@ -251,6 +251,21 @@ static const char *sq_col_text(db_stmt *b, int col)
     return (const char *)sqlite3_column_text(((sq_stmt *)b)->s, col);
 }
 
+/* Integer columns are read as integers (no text round trip); text holding a number, as
+ * db_col_int64 promises for every backend, is parsed like the text path does. */
+static int64_t sq_col_int64(db_stmt *b, int col)
+{
+    sqlite3_stmt *s = ((sq_stmt *)b)->s;
+    switch (sqlite3_column_type(s, col)) {
+    case SQLITE_INTEGER: return sqlite3_column_int64(s, col);
+    case SQLITE_NULL: return 0;
+    default: {
+        const char *t = (const char *)sqlite3_column_text(s, col);
+        return t ? strtoll(t, NULL, 10) : 0;
+    }
+    }
+}
+
 static int sq_col_is_null(db_stmt *b, int col)
 {
     return sqlite3_column_type(((sq_stmt *)b)->s, col) == SQLITE_NULL;
@@ -304,4 +319,5 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .tx_enter = sq_tx_enter,
     .tx_leave = sq_tx_leave,
     .data_version = sq_data_version,
+    .col_int64 = sq_col_int64,
 };

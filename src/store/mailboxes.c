@@ -23,10 +23,30 @@ void store_set_day_key(int (*fn)(const char *tz, time_t t, char out[11]))
     day_key_fn = fn;
 }
 
-/* 0 and out set, or -1. */
+/* 0 and out set, or -1. The last answer of this thread is remembered: a list asks it for
+ * every row, with the same zone and second most of the time. */
 static int day_key(const char *tz, time_t t, char out[11])
 {
-    if (day_key_fn) return day_key_fn(tz, t, out);
+    static __thread struct {
+        int (*fn)(const char *, time_t, char[11]);
+        time_t t;
+        char tz[64];
+        char day[11];
+    } memo;
+    if (day_key_fn && memo.fn == day_key_fn && memo.t == t && strcmp(memo.tz, tz) == 0) {
+        memcpy(out, memo.day, 11);
+        return 0;
+    }
+    if (day_key_fn) {
+        int rc = day_key_fn(tz, t, out);
+        if (rc == 0 && strlen(tz) < sizeof(memo.tz)) {
+            memo.fn = day_key_fn;
+            memo.t = t;
+            memcpy(memo.tz, tz, strlen(tz) + 1);
+            memcpy(memo.day, out, 11);
+        }
+        return rc;
+    }
     struct tm tm;
     gmtime_r(&t, &tm);
     return strftime(out, 11, "%Y-%m-%d", &tm) == 10 ? 0 : -1;

@@ -6,7 +6,9 @@
  *     instead of failing on SQLite's busy lock);
  *   - resp_cache: hit only for the same key, version and UTC quarter hour (R15: sent_today is of
  *     the local day, and local midnights fall on quarter hours), bounded memory, ETags of the
- *     bytes, If-None-Match matching.
+ *     bytes, If-None-Match matching;
+ *   - the JSON text writer of the list answers (json_out.h): its one-copy path for plain
+ *     strings and its integers give the same text as the escaping path and printf.
  * Tests name the rule they serve, or DESIGN for habits of DESIGN.md no product rule covers. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "api/json_out.h"
 #include "api/resp_cache.h"
 #include "store/db.h"
 #include "util/clock.h"
@@ -303,6 +306,45 @@ static void test_DESIGN_if_none_match(void **state)
     assert_false(resp_etag_matches("\"0123456789abcdef0123456789abcdef\"x", e));
 }
 
+/* ---- json_out ------------------------------------------------------------------------------ */
+
+static void test_DESIGN_json_writer_strings(void **state)
+{
+    (void)state;
+    strbuf sb;
+    strbuf_init(&sb, 1 << 16);
+    jw_string(&sb, "mbx_01a215dafab17290810a45");
+    jw_string(&sb, "");
+    jw_string(&sb, NULL);
+    jw_string(&sb, "a\"b\\c\n\x01/");
+    jw_string(&sb, "Zo\xc3\xab \xff end"); /* valid UTF-8 kept, an invalid byte replaced */
+    assert_string_equal(sb.buf, "\"mbx_01a215dafab17290810a45\"\"\"\"\""
+                                "\"a\\\"b\\\\c\\n\\u0001/\""
+                                "\"Zo\xc3\xab \xef\xbf\xbd end\"");
+    strbuf_release(&sb);
+}
+
+static void test_DESIGN_json_writer_keys_and_numbers(void **state)
+{
+    (void)state;
+    strbuf sb;
+    strbuf_init(&sb, 1 << 16);
+    int f = 1;
+    strbuf_add(&sb, "{", 1);
+    jw_kv_int(&sb, &f, "zero", 0);
+    jw_kv_int(&sb, &f, "neg", -1);
+    jw_kv_int(&sb, &f, "min", INT64_MIN);
+    jw_kv_int(&sb, &f, "max", INT64_MAX);
+    jw_kv_bool(&sb, &f, "b", 1);
+    jw_kv_str_or_null(&sb, &f, "n", "");
+    jw_kv_str(&sb, &f, "odd \"key\"", "v");
+    strbuf_add(&sb, "}", 1);
+    assert_string_equal(sb.buf, "{\"zero\":0,\"neg\":-1,\"min\":-9223372036854775808,"
+                                "\"max\":9223372036854775807,\"b\":true,\"n\":null,"
+                                "\"odd \\\"key\\\"\":\"v\"}");
+    strbuf_release(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +358,8 @@ int main(void)
         cmocka_unit_test(test_DESIGN_cache_memory_is_bounded),
         cmocka_unit_test(test_DESIGN_etag_of_the_bytes),
         cmocka_unit_test(test_DESIGN_if_none_match),
+        cmocka_unit_test(test_DESIGN_json_writer_strings),
+        cmocka_unit_test(test_DESIGN_json_writer_keys_and_numbers),
     };
     return cmocka_run_group_tests_name("resp_cache", tests, group_setup, group_teardown);
 }
