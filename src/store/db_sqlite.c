@@ -292,6 +292,16 @@ static void sq_finalize(db_stmt *b)
 static int sq_exec_script(db *base, const char *sql, mf_error *err)
 {
     sq_db *d = (sq_db *)base;
+    /* the transaction statements of every write request: from the statement cache */
+    if (strcmp(sql, "BEGIN IMMEDIATE") == 0 || strcmp(sql, "COMMIT") == 0 ||
+        strcmp(sql, "ROLLBACK") == 0) {
+        db_stmt *st = sq_prepare(base, sql, err);
+        if (!st) return -1;
+        st->err = err;
+        int rc = sq_step(st);
+        sq_finalize(st);
+        return rc == DB_ERROR ? -1 : 0;
+    }
     char *msg = NULL;
     if (sqlite3_exec(d->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
         int rc = sq_fail(d->h, err, "script");
