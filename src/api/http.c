@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include "api/auth.h"
+#include "api/batch.h"
 #include "api/http.h"
 #include "api/resp_cache.h"
 #include "api/router.h"
@@ -23,6 +24,7 @@ typedef enum MHD_Result MHD_Result_t;
 struct http_server {
     mf_app *app;
     struct MHD_Daemon *daemon;
+    batcher *batch; /* SQLite: the writer thread of ROUTE_BATCHED routes */
 };
 
 typedef struct conn_ctx {
@@ -86,9 +88,10 @@ static MHD_Result_t send_body(struct MHD_Connection *c, resp_body *b)
     return ret;
 }
 
-static void handle(mf_app *app, struct MHD_Connection *c, const char *method, const char *url,
+static void handle(http_server *s, struct MHD_Connection *c, const char *method, const char *url,
                    conn_ctx *ctx, api_req *out)
 {
+    mf_app *app = s->app;
     api_req r;
     memset(&r, 0, sizeof(r));
     r.app = app;
@@ -120,7 +123,7 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
             break;
         }
         /* GET: the database's version before any read, for the caches (resp_cache.h) */
-        if (rt->auth == ROUTE_AUTH && app->cfg.api_cache && strcmp(method, "GET") == 0) {
+        if ((rt->auth & ROUTE_AUTH) && app->cfg.api_cache && strcmp(method, "GET") == 0) {
             int v = db_data_version(r.d, &r.version, &r.err);
             if (v < 0) {
                 rc = -1;
@@ -128,11 +131,12 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
             }
             r.version_ok = v == 1;
         }
-        if (rt->auth == ROUTE_AUTH && auth_bearer(&r) < 0) {
+        if ((rt->auth & ROUTE_AUTH) && auth_bearer(&r) < 0) {
             rc = -1;
             break;
         }
-        rc = rt->handler(&r);
+        if (rt->auth == ROUTE_AUTH_BATCHED && s->batch) rc = batch_run(s->batch, &r, rt->handler);
+        else rc = rt->handler(&r);
         if (r.d && r.d->in_tx) db_rollback(r.d); /* a handler must never leave one open */
         break;
     }
@@ -179,7 +183,7 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     }
     api_req req;
     api_req *r = &req;
-    handle(s->app, c, method, url, ctx, r);
+    handle(s, c, method, url, ctx, r);
     int status = r->status;
     json_t *resp = r->resp;
     char *text = r->resp_text;
@@ -298,6 +302,7 @@ http_server *http_start(mf_app *app, mf_error *err)
     /* epoll, not select(): with thousands of IMAP sessions in the same process, sockets are
      * numbered above FD_SETSIZE (found by bench/sync) */
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) flags |= MHD_USE_EPOLL;
+    if (app->cfg.api_batch) s->batch = batch_start(app);
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_UNESCAPE_CALLBACK,
@@ -307,6 +312,7 @@ http_server *http_start(mf_app *app, mf_error *err)
         (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, MHD_OPTION_END);
     if (!s->daemon) {
+        batch_stop(&s->batch);
         free(s);
         mf_fail(err, 500, "listen_failed", NULL,
                 "cannot listen on %s (address in use or not allowed?)", app->cfg.listen);
@@ -318,7 +324,8 @@ http_server *http_start(mf_app *app, mf_error *err)
 void http_stop(http_server **s)
 {
     if (!s || !*s) return;
-    MHD_stop_daemon((*s)->daemon);
+    MHD_stop_daemon((*s)->daemon); /* waits for the HTTP threads, so no batch_run is left */
+    batch_stop(&(*s)->batch);
     free(*s);
     *s = NULL;
 }

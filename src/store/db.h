@@ -60,6 +60,15 @@ int db_begin(db *d, mf_error *err);
 int db_commit(db *d, mf_error *err);
 void db_rollback(db *d);
 
+/* Group transactions (write batching, src/api/batch.c): one outer transaction holds the
+ * transactions of several requests. Inside it db_begin / db_commit / db_rollback become
+ * SAVEPOINT / RELEASE / ROLLBACK TO, so each request's work still succeeds or fails on its
+ * own, and the one COMMIT of db_group_commit makes all of them durable at once (-1 with err:
+ * none of them is). */
+int db_group_begin(db *d, mf_error *err);
+int db_group_commit(db *d, mf_error *err);
+void db_group_rollback(db *d);
+
 /* Backend table, filled by db_sqlite.c and db_pg.c. */
 struct db_vfuncs {
     int (*open)(const char *conninfo, db **out, mf_error *err);
@@ -89,6 +98,7 @@ struct db {
     const struct db_vfuncs *v;
     enum db_kind kind;
     int in_tx;
+    int in_group; /* a group transaction is open (db_group_begin) */
 };
 struct db_stmt {
     db *d;

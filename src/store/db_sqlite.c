@@ -164,7 +164,7 @@ static int sq_data_version(db *base, uint64_t *out, mf_error *err)
 static void sq_close(db *base)
 {
     sq_db *d = (sq_db *)base;
-    if (d->base.in_tx) sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    if (d->base.in_tx || d->base.in_group) sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
     sq_tx_leave(base);
     for (int i = 0; i < SQ_CACHE; i++) {
         if (d->cache[i].s) sqlite3_finalize(d->cache[i].s);
@@ -294,7 +294,8 @@ static int sq_exec_script(db *base, const char *sql, mf_error *err)
     sq_db *d = (sq_db *)base;
     /* the transaction statements of every write request: from the statement cache */
     if (strcmp(sql, "BEGIN IMMEDIATE") == 0 || strcmp(sql, "COMMIT") == 0 ||
-        strcmp(sql, "ROLLBACK") == 0) {
+        strcmp(sql, "ROLLBACK") == 0 || strncmp(sql, "SAVEPOINT ", 10) == 0 ||
+        strncmp(sql, "RELEASE ", 8) == 0 || strncmp(sql, "ROLLBACK TO ", 12) == 0) {
         db_stmt *st = sq_prepare(base, sql, err);
         if (!st) return -1;
         st->err = err;

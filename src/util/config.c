@@ -69,6 +69,7 @@ void mf_config_defaults(mf_config *c)
     c->engine_tick_seconds = 10;
     c->retry_max_seconds = 900;
     c->api_cache = 1;
+    c->api_batch = 1;
     set_generic(c, default_generic, NULL);
 }
 
@@ -135,6 +136,9 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "api_cache") == 0) {
         if (parse_int(key, v, 0, 1, &n, err) < 0) return -1;
         c->api_cache = (int)n;
+    } else if (strcmp(key, "api_batch") == 0) {
+        if (parse_int(key, v, 0, 1, &n, err) < 0) return -1;
+        c->api_batch = (int)n;
     } else if (strcmp(key, "generic_local_parts") == 0) {
         return set_generic(c, v, err);
     } else {
@@ -235,6 +239,7 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_ENGINE_TICK_SECONDS", "engine_tick_seconds"},
         {"MAILFLEET_RETRY_MAX_SECONDS", "retry_max_seconds"},
         {"MAILFLEET_API_CACHE", "api_cache"},
+        {"MAILFLEET_API_BATCH", "api_batch"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);

@@ -28,6 +28,7 @@ typedef struct mf_config {
     int engine_tick_seconds;    /* 10: how often the engine re-reads its mailboxes */
     int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */
     int api_cache;              /* 1: keep GET answers and token lookups per HTTP thread */
+    int api_batch;              /* 1: group-commit the batched write routes (SQLite) */
     int generic_count;          /* R6 */
     char *generic_local_parts[MF_MAX_GENERIC];
 } mf_config;
