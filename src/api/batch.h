@@ -1,6 +1,6 @@
 /* batch.h — group commit of write requests on SQLite (docs/benchmarks.md, docs/decisions.md).
  *
- * Routes marked ROUTE_BATCHED in router.c do not run their handler on the HTTP thread: the
+ * Routes marked ROUTE_AUTH_BATCHED in router.c do not run their handler on the HTTP thread: the
  * request is handed to the process's one writer thread, which takes every request waiting at
  * that moment (at most BATCH_MAX), opens one transaction (db_group_begin), runs each handler
  * in it — each handler's own transaction becomes a savepoint, so a request that fails is

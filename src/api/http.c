@@ -24,7 +24,7 @@ typedef enum MHD_Result MHD_Result_t;
 struct http_server {
     mf_app *app;
     struct MHD_Daemon *daemon;
-    batcher *batch; /* SQLite: the writer thread of ROUTE_BATCHED routes */
+    batcher *batch; /* SQLite: the writer thread of ROUTE_AUTH_BATCHED routes */
 };
 
 typedef struct conn_ctx {
