@@ -25,32 +25,46 @@ struct batcher {
     int stop;
 };
 
+/* Every job of the group that had succeeded fails with err: its work is not committed. */
+static void fail_group(batch_job *jobs, const mf_error *err)
+{
+    for (batch_job *j = jobs; j; j = j->next) {
+        if (j->rc < 0 && j->r->err.status) continue; /* keeps its own error */
+        j->r->err = *err;
+        j->rc = -1;
+    }
+}
+
 /* Run one group: every job gets rc and, when it failed, r->err. */
 static void run_group(batcher *b, batch_job *jobs)
 {
     mf_error err = {0};
     db *d = app_db(b->app, &err);
-    int rc = d ? db_group_begin(d, &err) : -1;
-    for (batch_job *j = jobs; j; j = j->next) {
-        if (rc < 0) {
-            j->r->err = err;
-            j->rc = -1;
-            continue;
-        }
+    if (!d || db_group_begin(d, &err) < 0) {
+        for (batch_job *j = jobs; j; j = j->next) j->rc = 0;
+        fail_group(jobs, &err);
+        return;
+    }
+    int n = 0;
+    for (batch_job *j = jobs; j; j = j->next, n++) {
         j->r->d = d;
         j->rc = j->h(j->r);
         if (d->in_tx) db_rollback(d); /* a handler must never leave one open */
-    }
-    int n = 0;
-    for (batch_job *j = jobs; j; j = j->next) n++;
-    log_debug("batch: %d request%s in one commit", n, n == 1 ? "" : "s");
-    if (rc == 0 && db_group_commit(d, &err) < 0) {
-        log_errorx("batch: group commit failed: %s", err.message);
-        for (batch_job *j = jobs; j; j = j->next) {
-            if (j->rc < 0) continue;
-            j->r->err = err; /* its answer was never made durable */
-            j->rc = -1;
+        if (j->rc < 0 && j->r->err.status >= 500) {
+            /* A database error may have ended the group's transaction inside SQLite; what the
+             * next handlers wrote would then commit on its own. Give up the whole group. */
+            err = j->r->err;
+            db_group_rollback(d);
+            for (batch_job *k = j->next; k; k = k->next) k->rc = 0;
+            fail_group(jobs, &err);
+            log_errorx("batch: group of %d given up: %s", n + 1, err.message);
+            return;
         }
+    }
+    log_debug("batch: %d request%s in one commit", n, n == 1 ? "" : "s");
+    if (db_group_commit(d, &err) < 0) {
+        log_errorx("batch: group commit failed: %s", err.message);
+        fail_group(jobs, &err); /* their answers were never made durable */
     }
 }
 

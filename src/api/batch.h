@@ -5,8 +5,9 @@
  * that moment (at most BATCH_MAX), opens one transaction (db_group_begin), runs each handler
  * in it — each handler's own transaction becomes a savepoint, so a request that fails is
  * undone alone — and commits them all with one COMMIT. Only then does each HTTP thread get its
- * answer: no request is answered before its work is committed, and when that COMMIT fails
- * every request of the group gets the error instead of its answer.
+ * answer: no request is answered before its work is committed, and when that COMMIT fails —
+ * or a handler meets a database error (5xx), which may have ended the transaction inside
+ * SQLite — every request of the group gets the error instead of its answer.
  *
  * Why: each SQLite commit writes every page it changed to the WAL, and a connection's page
  * cache is emptied whenever another connection commits; one writer connection committing
