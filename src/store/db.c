@@ -120,6 +120,12 @@ int db_data_version(db *d, uint64_t *out, mf_error *err)
     return d->v->data_version(d, out, err);
 }
 
+int db_table_mark(db *d, const char *table, uint64_t *out, mf_error *err)
+{
+    if (!d->v->table_mark) return 0;
+    return d->v->table_mark(d, table, out, err);
+}
+
 int db_begin(db *d, mf_error *err)
 {
     if (d->in_tx) MF_BUG("nested transaction");

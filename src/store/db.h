@@ -55,6 +55,12 @@ int db_exec_script(db *d, const char *sql, mf_error *err);
  * one). 1 with *out set; 0 when the backend cannot tell (PostgreSQL) or inside a transaction;
  * -1 with err on failure. */
 int db_data_version(db *d, uint64_t *out, mf_error *err);
+/* Like db_data_version for what one table holds, and usable inside a transaction: the number
+ * stays the same while no other connection or process has committed anything and this
+ * connection has not changed `table` (a change rolled back still counts). For values derived
+ * from that table and cached by the store. 1 with *out set; 0 when the backend cannot tell;
+ * -1 with err. */
+int db_table_mark(db *d, const char *table, uint64_t *out, mf_error *err);
 
 int db_begin(db *d, mf_error *err);
 int db_commit(db *d, mf_error *err);
@@ -90,6 +96,7 @@ struct db_vfuncs {
     void (*tx_enter)(db *d);
     void (*tx_leave)(db *d);
     int (*data_version)(db *d, uint64_t *out, mf_error *err); /* optional, see db_data_version */
+    int (*table_mark)(db *d, const char *table, uint64_t *out, mf_error *err); /* optional */
     int64_t (*col_int64)(db_stmt *st, int col); /* optional: without it, the text is parsed */
 };
 

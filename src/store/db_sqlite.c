@@ -53,6 +53,15 @@ typedef struct sq_db {
     sqlite3 *h;
     pthread_mutex_t *writer; /* may be NULL */
     int writer_held;
+    /* db_table_mark: watched tables (changes seen by the update hook), what was seen last */
+    struct {
+        char name[32];
+        uint64_t changes;
+        int64_t seen_pragma;
+        uint64_t seen_changes;
+        uint64_t mark;
+    } watched[4];
+    int nwatched;
     /* db_data_version: what the connection saw last time, and the number it gave for it */
     int64_t seen_pragma, seen_changes;
     unsigned seen_fcntl;
@@ -158,6 +167,51 @@ static int sq_data_version(db *base, uint64_t *out, mf_error *err)
         d->version = __atomic_add_fetch(&sq_version_counter, 1, __ATOMIC_RELAXED);
     }
     *out = d->version;
+    return 1;
+}
+
+/* Every row this connection inserts, updates or deletes (triggers and foreign key actions
+ * included): count it for the watched table it belongs to. */
+static void on_row_change(void *arg, int op, const char *dbname, const char *table,
+                          sqlite3_int64 rowid)
+{
+    (void)op;
+    (void)dbname;
+    (void)rowid;
+    sq_db *d = arg;
+    for (int i = 0; i < d->nwatched; i++)
+        if (strcmp(d->watched[i].name, table) == 0) d->watched[i].changes++;
+}
+
+static int sq_table_mark(db *base, const char *table, uint64_t *out, mf_error *err)
+{
+    sq_db *d = (sq_db *)base;
+    int w = -1;
+    for (int i = 0; i < d->nwatched && w < 0; i++)
+        if (strcmp(d->watched[i].name, table) == 0) w = i;
+    if (w < 0) {
+        if (d->nwatched == (int)(sizeof(d->watched) / sizeof(d->watched[0])) ||
+            strlen(table) >= sizeof(d->watched[0].name))
+            return 0;
+        w = d->nwatched++;
+        memcpy(d->watched[w].name, table, strlen(table) + 1);
+        sqlite3_update_hook(d->h, on_row_change, d);
+    }
+    /* other connections' commits; inside a transaction, as of its start (and nobody else can
+     * commit while this connection holds the write lock) */
+    db_stmt *st = db_prepare(base, "PRAGMA data_version", err);
+    if (!st) return -1;
+    int rc = db_step(st);
+    int64_t pragma = rc == DB_ROW ? db_col_int64(st, 0) : 0;
+    db_finalize(&st);
+    if (rc != DB_ROW) return rc == DB_ERROR ? -1 : mf_fail_internal(err, "PRAGMA data_version: no row");
+    if (!d->watched[w].mark || pragma != d->watched[w].seen_pragma ||
+        d->watched[w].changes != d->watched[w].seen_changes) {
+        d->watched[w].seen_pragma = pragma;
+        d->watched[w].seen_changes = d->watched[w].changes;
+        d->watched[w].mark = __atomic_add_fetch(&sq_version_counter, 1, __ATOMIC_RELAXED);
+    }
+    *out = d->watched[w].mark;
     return 1;
 }
 
@@ -292,6 +346,10 @@ static void sq_finalize(db_stmt *b)
 static int sq_exec_script(db *base, const char *sql, mf_error *err)
 {
     sq_db *d = (sq_db *)base;
+    /* a rollback undoes changes the update hook has counted, without a hook of its own: a
+     * value cached after them (db_table_mark) must not survive it */
+    if (strncmp(sql, "ROLLBACK", 8) == 0)
+        for (int i = 0; i < d->nwatched; i++) d->watched[i].changes++;
     /* the transaction statements of every write request: from the statement cache */
     if (strcmp(sql, "BEGIN IMMEDIATE") == 0 || strcmp(sql, "COMMIT") == 0 ||
         strcmp(sql, "ROLLBACK") == 0 || strncmp(sql, "SAVEPOINT ", 10) == 0 ||
@@ -330,5 +388,6 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .tx_enter = sq_tx_enter,
     .tx_leave = sq_tx_leave,
     .data_version = sq_data_version,
+    .table_mark = sq_table_mark,
     .col_int64 = sq_col_int64,
 };

@@ -108,5 +108,26 @@ def _(env):
               "%s: answered %s, stored %s" % (q["id"], ok[0][1]["status"], final["status"]))
 
 
+
+@suite.test("R3 the seat's count follows the approvals at once (the cached count is renewed)")
+def _(env):
+    done = env.sql("SELECT COUNT(*) FROM mailbox_requests WHERE target_user_id = ? AND status = "
+                   "'completed'", (S.u.id,))[0][0]
+    check(done >= 1, "no approval completed")
+    c = expect(env.req("GET", "/users/%s/connections" % S.u.id, S.admin.token), 200)
+    check(c["used"] == done, "connections: used %s, completed approvals %d" % (c["used"], done))
+    for i in range(3):  # each filed after the one before it was approved
+        q = expect(post(env, S.admin, {"kind": "add", "address": "r3-%d@batch-a.test" % i,
+                                       "target_user_id": S.u.id}), 201)
+        msg = [k["message"] for k in q["checks"] if k["rule"] == "R3"][0]
+        check(("uses %d of" % (done + i)) in msg, "R3 check %r, expected %d used" % (msg, done + i))
+        expect(env.req("POST", "/mailbox-requests/%s/approve" % q["id"], env.op.token, {}), 200)
+    env.sql("DELETE FROM mailboxes WHERE address_norm = 'r3-2@batch-a.test'")  # another process
+    q = expect(post(env, S.admin, {"kind": "add", "address": "r3-x@batch-a.test",
+                                   "target_user_id": S.u.id}), 201)
+    msg = [k["message"] for k in q["checks"] if k["rule"] == "R3"][0]
+    check(("uses %d of" % (done + 2)) in msg, "after a delete by another process: %r" % msg)
+
+
 if __name__ == "__main__":
     main(suite)

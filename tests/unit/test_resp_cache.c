@@ -2,6 +2,8 @@
  *   - db_data_version() on SQLite: the same number while nothing is committed, a new one after a
  *     commit by this connection, by another connection, or by another process (fork), and
  *     numbers never shared by two connections;
+ *   - db_table_mark() (the store's cached R3 count): the same number until this connection
+ *     changes that table (a rolled-back change too) or anyone else commits anything;
  *   - the SQLite writer lock: threads of one process writing at once all commit (they queue
  *     instead of failing on SQLite's busy lock);
  *   - resp_cache: hit only for the same key, version and UTC quarter hour (R15: sent_today is of
@@ -39,7 +41,8 @@ static int group_setup(void **state)
     db *d = NULL;
     mf_error err = {0};
     if (db_open(dburl, &d, &err) < 0) return -1;
-    int rc = db_exec_script(d, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)", &err);
+    int rc = db_exec_script(d, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL); "
+                               "CREATE TABLE other (v TEXT)", &err);
     db_close(&d);
     return rc;
 }
@@ -147,6 +150,47 @@ static void test_DESIGN_version_moves_on_other_process_commit(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_true(version_of(a) != va);
     db_close(&a);
+}
+
+/* ---- db_table_mark ------------------------------------------------------------------------- */
+
+static uint64_t mark_of(db *d)
+{
+    uint64_t v = 0;
+    mf_error err = {0};
+    assert_int_equal(db_table_mark(d, "t", &v, &err), 1);
+    return v;
+}
+
+static void test_R3_table_mark(void **state)
+{
+    (void)state;
+    db *a = open_db(), *b = open_db();
+    mf_error err = {0};
+    uint64_t m = mark_of(a);
+    assert_true(mark_of(a) == m);
+    assert_true(db_exec(a, &err, "INSERT INTO other (v) VALUES ('x')", DB_END) == 1);
+    assert_true(mark_of(a) == m); /* own change of another table */
+    insert(a, "own");
+    uint64_t m2 = mark_of(a);
+    assert_true(m2 != m);
+    /* inside a transaction: a change, then a rollback to a savepoint that undoes it */
+    assert_int_equal(db_group_begin(a, &err), 0);
+    uint64_t m3 = mark_of(a);
+    assert_true(m3 == m2);
+    assert_int_equal(db_begin(a, &err), 0);
+    insert(a, "in a savepoint");
+    uint64_t m4 = mark_of(a);
+    assert_true(m4 != m3);
+    db_rollback(a);
+    assert_true(mark_of(a) != m4); /* a count cached at m4 held the undone row */
+    assert_int_equal(db_group_commit(a, &err), 0);
+    /* another connection's commit, of any table */
+    uint64_t m5 = mark_of(a);
+    assert_true(db_exec(b, &err, "INSERT INTO other (v) VALUES ('y')", DB_END) == 1);
+    assert_true(mark_of(a) != m5);
+    db_close(&a);
+    db_close(&b);
 }
 
 /* ---- writer lock ------------------------------------------------------------------------------ */
@@ -352,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_DESIGN_version_moves_on_own_commit),
         cmocka_unit_test(test_DESIGN_version_moves_on_other_connection_commit),
         cmocka_unit_test(test_DESIGN_version_moves_on_other_process_commit),
+        cmocka_unit_test(test_R3_table_mark),
         cmocka_unit_test(test_DESIGN_writers_of_one_process_queue),
         cmocka_unit_test(test_DESIGN_cache_hit_same_key_and_version_only),
         cmocka_unit_test(test_R15_cache_entries_end_at_the_quarter_hour),
