@@ -17,6 +17,7 @@
 #
 # Knobs (environment): RUNS=3 DURATION=10s WARMUP=5s WRK_THREADS=2 CONNS=32 MAILBOXES=1000
 #   MAILFLEET_HTTP_THREADS=4 (server thread pool)  NGINX_WORKERS=auto  BENCHES="list50 list500 post"
+#   MAILFLEET_API_CACHE=1 (0: the server reads the database for every GET: the cache-miss path)
 #   RESULTS_DIR=DIR (keep raw wrk output and logs)  REBUILD=1 (run ninja even if the binary exists)
 #   MAILFLEET_BIN=PATH (binary to test; default build/mailfleet)
 #   MODE=api (`mailfleet api`: the HTTP API alone) or MODE=serve (API + engine in one process; the
@@ -41,6 +42,7 @@ MODE=${MODE:-api}
 CEILING=${CEILING:-1}       # 0: skip the nginx runs (for parameter sweeps)
 POST_SEAT=${POST_SEAT:-admin} # admin: the seat holding the 1,000 mailboxes; empty: a seat with none
 export MAILFLEET_HTTP_THREADS=${MAILFLEET_HTTP_THREADS:-4}
+export MAILFLEET_API_CACHE=${MAILFLEET_API_CACHE:-1} # 0: no answer/token caches (the miss path)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "run.sh: $*"; exit 1; }
@@ -434,7 +436,7 @@ benches = [
 print()
 print("mailfleet API benchmark — $(date -u +%Y-%m-%dT%H:%MZ)")
 print("machine: $(nproc) CPUs, ${MODEL}; client (wrk) and servers share them; ${IDLE_BUSY}% busy before the runs")
-print("mailfleet at ${COMMIT} (mailfleet ${MODE}), MAILFLEET_HTTP_THREADS=${MAILFLEET_HTTP_THREADS}, SQLite (WAL); nginx $(nginx -v 2>&1 | sed 's/.*\///') worker_processes ${NGINX_WORKERS}")
+print("mailfleet at ${COMMIT} (mailfleet ${MODE}), MAILFLEET_HTTP_THREADS=${MAILFLEET_HTTP_THREADS}, MAILFLEET_API_CACHE=${MAILFLEET_API_CACHE}, SQLite (WAL); nginx $(nginx -v 2>&1 | sed 's/.*\///') worker_processes ${NGINX_WORKERS}")
 print("wrk -t${WRK_THREADS} -c${CONNS} -d${DURATION} --latency; medians of %d runs after a ${WARMUP} warm-up; ${MAILBOXES} mailboxes in the org" % runs)
 print("errors = non-2xx responses + socket errors over all runs; srv CPU/req = server CPU time per request;")
 print("others = largest share of the machine taken by other processes during a run (should be ~0);")

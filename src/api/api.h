@@ -19,11 +19,15 @@ typedef struct api_req {
     size_t body_len;
     mf_user user; /* the caller (when the route needs auth) */
     mf_actor actor;
+    /* GET: db_data_version() read before anything else, when version_ok (resp_cache.h) */
+    uint64_t version;
+    int version_ok;
     /* answer */
     int status;
     json_t *resp; /* owned; NULL with 204 */
     char *resp_text;         /* owned; a non-JSON answer (HTML pages) instead of resp */
     const char *resp_type;   /* its Content-Type */
+    struct resp_body *cached; /* owned reference: a 200 JSON answer shared with resp_cache */
     mf_error err;
     /* console sessions (h_session.c, auth.c): the cookie's session when it authenticated the
      * call, and a Set-Cookie header for the answer (owned) */
@@ -64,6 +68,12 @@ int api_no_content(api_req *r);
 /* Answer with ready-made text (owned by r from now on), e.g. JSON written with json_out.h. */
 int api_text(api_req *r, int status, const char *type, char *text);
 int api_fail_from(api_req *r, const mf_error *e);
+/* Hot GET routes (resp_cache.h): 1 with r answered when this thread holds a valid answer for
+ * key (which must name everything the answer depends on besides the database and the
+ * quarter hour: the route, the caller, the query); 0 otherwise. */
+int api_from_cache(api_req *r, const char *key);
+/* Answer 200 with JSON text (taken over) and keep it for key when r has a version. */
+int api_json_cacheable(api_req *r, const char *key, char *text, size_t len);
 /* {items, next_cursor} from a filled array and the page state */
 json_t *api_list(json_t *items, const mf_page *pg);
 json_t *render_org(const mf_org *o);
@@ -73,6 +83,7 @@ struct strbuf;
 void write_mailbox(struct strbuf *sb, const mf_mailbox *m); /* the JSON text render_mailbox parses */
 json_t *render_slot(const mf_slot *s);
 json_t *render_request(const mf_request *q);
+void write_request(struct strbuf *sb, const mf_request *q); /* as text; checks_json copied as is */
 json_t *render_prospect(const mf_prospect *p);
 json_t *render_connections(const mf_user *u, const mf_connections *c);
 json_t *render_conversation(const mf_conversation *c); /* h_inbox.c */

@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include "api/auth.h"
+#include "api/batch.h"
 #include "api/http.h"
-#include "api/router.h"
+#include "api/resp_cache.h"
 #include "api/static.h"
+#include "api/router.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -23,6 +25,7 @@ typedef enum MHD_Result MHD_Result_t;
 struct http_server {
     mf_app *app;
     struct MHD_Daemon *daemon;
+    batcher *batch; /* SQLite: the writer thread of ROUTE_AUTH_BATCHED routes */
 };
 
 typedef struct conn_ctx {
@@ -60,10 +63,38 @@ static MHD_Result_t send_error(struct MHD_Connection *c, const mf_error *e)
     return ret;
 }
 
-static void handle(mf_app *app, struct MHD_Connection *c, const char *method, const char *url,
-                   conn_ctx *ctx, int *status_out, json_t **resp_out, char **text_out,
-                   const char **type_out, char **cookie_out)
+static void free_body(void *cls)
 {
+    resp_body_unref(cls);
+}
+
+/* A 200 JSON answer shared with resp_cache: sent without a copy, with its ETag; 304 when the
+ * client already has these bytes (If-None-Match). */
+static MHD_Result_t send_body(struct MHD_Connection *c, resp_body *b)
+{
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    struct MHD_Response *resp;
+    unsigned status = MHD_HTTP_OK;
+    if (resp_etag_matches(inm, b->etag)) {
+        status = MHD_HTTP_NOT_MODIFIED;
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp_body_ref(b); /* MHD's, dropped by free_body when the response is destroyed */
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->text, free_body, b);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, b->etag);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_Result_t ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void handle(http_server *s, struct MHD_Connection *c, const char *method, const char *url,
+                   conn_ctx *ctx, api_req *out)
+{
+    mf_app *app = s->app;
     api_req r;
     memset(&r, 0, sizeof(r));
     r.app = app;
@@ -94,11 +125,21 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
             rc = -1;
             break;
         }
-        if (rt->auth == ROUTE_AUTH && auth_request(&r) < 0) {
+        /* GET: the database's version before any read, for the caches (resp_cache.h) */
+        if ((rt->auth & ROUTE_AUTH) && app->cfg.api_cache && strcmp(method, "GET") == 0) {
+            int v = db_data_version(r.d, &r.version, &r.err);
+            if (v < 0) {
+                rc = -1;
+                break;
+            }
+            r.version_ok = v == 1;
+        }
+        if ((rt->auth & ROUTE_AUTH) && auth_request(&r) < 0) {
             rc = -1;
             break;
         }
-        rc = rt->handler(&r);
+        if (rt->auth == ROUTE_AUTH_BATCHED && s->batch) rc = batch_run(s->batch, &r, rt->handler);
+        else rc = rt->handler(&r);
         if (r.d && r.d->in_tx) db_rollback(r.d); /* a handler must never leave one open */
         break;
     }
@@ -107,14 +148,12 @@ static void handle(mf_app *app, struct MHD_Connection *c, const char *method, co
         r.resp = NULL;
         free(r.resp_text);
         r.resp_text = NULL;
+        resp_body_unref(r.cached);
+        r.cached = NULL;
         if (r.err.status >= 500) log_errorx("%s %s: %s", method, url, r.err.message);
         api_fail_from(&r, &r.err);
     }
-    *status_out = r.status;
-    *resp_out = r.resp;
-    *text_out = r.resp_text;
-    *type_out = r.resp_type;
-    *cookie_out = r.set_cookie;
+    *out = r;
 }
 
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -152,29 +191,43 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
         MHD_destroy_response(file);
         return ret;
     }
-    int status;
-    json_t *resp;
-    char *text = NULL, *cookie = NULL;
-    const char *type = NULL;
-    handle(s->app, c, method, url, ctx, &status, &resp, &text, &type, &cookie);
+    api_req req;
+    api_req *r = &req;
+    handle(s, c, method, url, ctx, r);
+    char *cookie = r->set_cookie;
+    int status = r->status;
+    json_t *resp = r->resp;
+    char *text = r->resp_text;
+    const char *type = r->resp_type;
     log_debug("%s %s -> %d", method, url, status);
-    if (text) { /* an HTML page */
+    if (r->cached) {
+        MHD_Result_t ret = send_body(c, r->cached);
+        resp_body_unref(r->cached);
+        r->cached = NULL;
+        json_decref(resp);
+        free(text);
+        if (cookie) mf_secret_free(&cookie);
+        return ret;
+    }
+    if (text) { /* JSON written as text, or an HTML page */
         struct MHD_Response *page =
             MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(page, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "text/html");
         MHD_add_response_header(page, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(page, "Cache-Control", "no-store");
-        MHD_add_response_header(page, "Content-Security-Policy", "default-src 'none'; "
-                                "style-src 'unsafe-inline'; form-action 'self'");
+        if (!type || strcmp(type, "application/json") != 0)
+            MHD_add_response_header(page, "Content-Security-Policy", "default-src 'none'; "
+                                    "style-src 'unsafe-inline'; form-action 'self'");
+        if (cookie) MHD_add_response_header(page, MHD_HTTP_HEADER_SET_COOKIE, cookie);
         MHD_Result_t ret = MHD_queue_response(c, (unsigned)status, page);
         MHD_destroy_response(page);
         json_decref(resp);
-        free(cookie);
+        if (cookie) mf_secret_free(&cookie);
         return ret;
     }
     MHD_Result_t ret = send_json(c, status, resp, cookie);
-    json_decref(resp);
     if (cookie) mf_secret_free(&cookie);
+    json_decref(resp);
     return ret;
 }
 
@@ -264,6 +317,7 @@ http_server *http_start(mf_app *app, mf_error *err)
     /* epoll, not select(): with thousands of IMAP sessions in the same process, sockets are
      * numbered above FD_SETSIZE (found by bench/sync) */
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) flags |= MHD_USE_EPOLL;
+    if (app->cfg.api_batch) s->batch = batch_start(app);
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_UNESCAPE_CALLBACK,
@@ -273,6 +327,7 @@ http_server *http_start(mf_app *app, mf_error *err)
         (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, MHD_OPTION_END);
     if (!s->daemon) {
+        batch_stop(&s->batch);
         free(s);
         mf_fail(err, 500, "listen_failed", NULL,
                 "cannot listen on %s (address in use or not allowed?)", app->cfg.listen);
@@ -284,7 +339,8 @@ http_server *http_start(mf_app *app, mf_error *err)
 void http_stop(http_server **s)
 {
     if (!s || !*s) return;
-    MHD_stop_daemon((*s)->daemon);
+    MHD_stop_daemon((*s)->daemon); /* waits for the HTTP threads, so no batch_run is left */
+    batch_stop(&(*s)->batch);
     free(*s);
     *s = NULL;
 }

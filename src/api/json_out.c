@@ -22,9 +22,33 @@ static size_t utf8_len(const unsigned char *p)
     return n + 1;
 }
 
+/* Bytes that go into a JSON string as they are: printable ASCII except '"' and '\\'. */
+static int plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Length of s when every byte is plain, else (size_t)-1. */
+static size_t plain_len(const unsigned char *s)
+{
+    size_t n = 0;
+    while (plain(s[n])) n++;
+    return s[n] ? (size_t)-1 : n;
+}
+
 void jw_string(strbuf *sb, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t n = plain_len(p);
+    if (n != (size_t)-1) { /* the common case (ids, times, addresses): one copy */
+        char *w = strbuf_reserve(sb, n + 2);
+        if (!w) return;
+        w[0] = '"';
+        memcpy(w + 1, p, n);
+        w[n + 1] = '"';
+        strbuf_commit(sb, n + 2);
+        return;
+    }
     strbuf_add(sb, "\"", 1);
     const unsigned char *run = p;
     while (*p) {
@@ -64,6 +88,21 @@ void jw_string(strbuf *sb, const char *s)
 
 void jw_key(strbuf *sb, int *first, const char *key)
 {
+    size_t n = plain_len((const unsigned char *)key);
+    if (n != (size_t)-1) { /* ,"key": in one copy */
+        char *w = strbuf_reserve(sb, n + 4);
+        if (!w) return;
+        size_t k = 0;
+        if (!*first) w[k++] = ',';
+        w[k++] = '"';
+        memcpy(w + k, key, n);
+        k += n;
+        w[k++] = '"';
+        w[k++] = ':';
+        strbuf_commit(sb, k);
+        *first = 0;
+        return;
+    }
     if (!*first) strbuf_add(sb, ",", 1);
     *first = 0;
     jw_string(sb, key);
@@ -86,7 +125,15 @@ void jw_kv_str_or_null(strbuf *sb, int *first, const char *key, const char *v)
 void jw_kv_int(strbuf *sb, int *first, const char *key, int64_t v)
 {
     jw_key(sb, first, key);
-    strbuf_addf(sb, "%lld", (long long)v);
+    char digits[24];
+    size_t i = sizeof(digits);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) digits[--i] = '-';
+    strbuf_add(sb, digits + i, sizeof(digits) - i);
 }
 
 void jw_kv_bool(strbuf *sb, int *first, const char *key, int v)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/json_out.h"
+#include "api/resp_cache.h"
 #include "util/strbuf.h"
 #include "api/api.h"
 #include "core/limits.h"
@@ -24,6 +25,29 @@ int api_text(api_req *r, int status, const char *type, char *text)
     free(r->resp_text);
     r->resp_text = text;
     r->resp_type = type;
+    return 0;
+}
+
+int api_from_cache(api_req *r, const char *key)
+{
+    if (!r->version_ok) return 0;
+    resp_body *b = resp_cache_get(key, r->version);
+    if (!b) return 0;
+    resp_body_unref(r->cached);
+    r->cached = b;
+    r->status = 200;
+    return 1;
+}
+
+int api_json_cacheable(api_req *r, const char *key, char *text, size_t len)
+{
+    resp_body *b = resp_body_new(text, len);
+    if (r->version_ok) resp_cache_put(key, r->version, b);
+    resp_body_unref(r->cached);
+    r->cached = b;
+    r->status = 200;
+    json_decref(r->resp);
+    r->resp = NULL;
     return 0;
 }
 
@@ -141,6 +165,31 @@ json_t *render_slot(const mf_slot *s)
                      "user_id", str_or_null(s->user_id), "state", s->state, "purchased_at",
                      s->purchased_at, "renews_at", s->renews_at, "cancelled_at",
                      str_or_null(s->cancelled_at), "ends_at", str_or_null(s->ends_at));
+}
+
+/* The shape of render_request as JSON text; checks_json is copied as it is, so only for checks
+ * this process has just made (render_request parses stored ones). */
+void write_request(strbuf *sb, const mf_request *q)
+{
+    int f = 1;
+    strbuf_add(sb, "{", 1);
+    jw_kv_str(sb, &f, "id", q->id);
+    jw_kv_str(sb, &f, "org_id", q->org_id);
+    jw_kv_str(sb, &f, "kind", q->kind);
+    jw_kv_str(sb, &f, "address", q->address);
+    jw_kv_str(sb, &f, "target_user_id", q->target_user_id);
+    jw_kv_str(sb, &f, "requester_id", q->requester_id);
+    jw_kv_bool(sb, &f, "remove_from_other_seat", q->remove_from_other_seat);
+    jw_kv_str(sb, &f, "status", q->status);
+    jw_key(sb, &f, "checks");
+    strbuf_addstr(sb, q->checks_json ? q->checks_json : "[]");
+    jw_kv_str_or_null(sb, &f, "reason", q->reason);
+    jw_kv_str_or_null(sb, &f, "decided_by", q->decided_by);
+    jw_kv_str_or_null(sb, &f, "decided_at", q->decided_at);
+    jw_kv_str_or_null(sb, &f, "mailbox_id", q->mailbox_id);
+    jw_kv_str_or_null(sb, &f, "continuity_tag", q->continuity_tag);
+    jw_kv_str(sb, &f, "created_at", q->created_at);
+    strbuf_add(sb, "}", 1);
 }
 
 json_t *render_request(const mf_request *q)

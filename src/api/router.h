@@ -4,7 +4,9 @@
 #define MF_ROUTER_H
 #include "api/api.h"
 
-enum route_auth { ROUTE_PUBLIC = 0, ROUTE_AUTH = 1 };
+/* ROUTE_AUTH_BATCHED: needs a token, and is a short database-only write that is
+ * group-committed (batch.h) */
+enum route_auth { ROUTE_PUBLIC = 0, ROUTE_AUTH = 1, ROUTE_AUTH_BATCHED = 3 };
 
 typedef struct route {
     const char *method;

@@ -650,7 +650,7 @@ int classify_return_date(const char *text, time_t received, time_t *out)
             unsigned char p = (unsigned char)s[j - 1];
             if (is_wordch(p) || is_digit(p)) continue; /* dates start at a word */
             if (!is_digit((unsigned char)s[j]) && !is_wordch((unsigned char)s[j])) continue;
-            int y, m, d;
+            int y = 0, m = 0, d = 0; /* initialised for gcc -O3 (maybe-uninitialized) */
             if (parse_date(s, n, j, &y, &m, &d)) {
                 long t = resolve(y, m, d, received);
                 if (t >= 0) found = t;

@@ -184,11 +184,12 @@ struct ids {
     size_t n;
 };
 
-static void ids_add(struct ids *l, const char *id)
+/* id: a NUL-terminated string in a buffer of cap bytes (cut at COMPOSE_ID_MAX). */
+static void ids_add(struct ids *l, const char *id, size_t cap)
 {
     for (size_t i = 0; i < l->n; i++)
         if (strcmp(l->id[i], id) == 0) return;
-    size_t n = strnlen(id, COMPOSE_ID_MAX);
+    size_t n = strnlen(id, cap < COMPOSE_ID_MAX ? cap : COMPOSE_ID_MAX);
     memcpy(l->id[l->n], id, n);
     l->id[l->n++][n] = '\0';
 }
@@ -208,7 +209,7 @@ static int check_thread(const compose_input *in, struct ids *refs, char *irt, mf
             return invalid(err, "tracking_id",
                            "must be 1 to 64 characters of letters, digits, '_' or '-'");
         t[strlen(t) - 1] = '\0'; /* <mf-ID@mailfleet> -> mf-ID@mailfleet */
-        ids_add(refs, t + 1);
+        ids_add(refs, t + 1, sizeof(t) - 1);
     }
     for (size_t i = 0; i < in->n_references; i++) {
         char id[COMPOSE_ID_MAX + 1];
@@ -218,11 +219,11 @@ static int check_thread(const compose_input *in, struct ids *refs, char *irt, mf
             snprintf(f, sizeof(f), "references[%zu]", i);
             return invalid(err, f, why);
         }
-        ids_add(refs, id);
+        ids_add(refs, id, sizeof(id));
     }
     if (in->in_reply_to) {
         if ((why = id_problem(in->in_reply_to, irt))) return invalid(err, "in_reply_to", why);
-        ids_add(refs, irt);
+        ids_add(refs, irt, COMPOSE_ID_MAX + 1);
     }
     if (refs->n > COMPOSE_REFS_MAX) { /* keep [tracking], the root, and the newest */
         size_t keep_head = (in->tracking_id ? 1 : 0) + 1;

@@ -66,6 +66,7 @@ const char *db_col_text(db_stmt *st, int col)
 
 int64_t db_col_int64(db_stmt *st, int col)
 {
+    if (st->d->v->col_int64) return st->d->v->col_int64(st, col);
     const char *t = st->d->v->col_text(st, col);
     return t ? strtoll(t, NULL, 10) : 0;
 }
@@ -113,10 +114,31 @@ int db_exec_script(db *d, const char *sql, mf_error *err)
     return d->v->exec_script(d, sql, err);
 }
 
+int db_data_version(db *d, uint64_t *out, mf_error *err)
+{
+    if (!d->v->data_version || d->in_tx || d->in_group) return 0;
+    return d->v->data_version(d, out, err);
+}
+
+int db_table_mark(db *d, const char *table, uint64_t *out, mf_error *err)
+{
+    if (!d->v->table_mark) return 0;
+    return d->v->table_mark(d, table, out, err);
+}
+
 int db_begin(db *d, mf_error *err)
 {
     if (d->in_tx) MF_BUG("nested transaction");
-    if (db_exec_script(d, d->v->begin_sql, err) < 0) return -1;
+    if (d->in_group) {
+        if (db_exec_script(d, "SAVEPOINT mf_tx", err) < 0) return -1;
+        d->in_tx = 1;
+        return 0;
+    }
+    if (d->v->tx_enter) d->v->tx_enter(d);
+    if (db_exec_script(d, d->v->begin_sql, err) < 0) {
+        if (d->v->tx_leave) d->v->tx_leave(d);
+        return -1;
+    }
     d->in_tx = 1;
     return 0;
 }
@@ -124,17 +146,66 @@ int db_begin(db *d, mf_error *err)
 int db_commit(db *d, mf_error *err)
 {
     if (!d->in_tx) MF_BUG("commit outside a transaction");
+    if (d->in_group) {
+        int rc = db_exec_script(d, "RELEASE mf_tx", err);
+        if (rc < 0) {
+            db_exec_script(d, "ROLLBACK TO mf_tx", NULL);
+            db_exec_script(d, "RELEASE mf_tx", NULL);
+        }
+        d->in_tx = 0;
+        return rc;
+    }
     int rc = db_exec_script(d, "COMMIT", err);
     if (rc < 0) {
         db_exec_script(d, "ROLLBACK", NULL);
     }
     d->in_tx = 0;
+    if (d->v->tx_leave) d->v->tx_leave(d);
     return rc;
 }
 
 void db_rollback(db *d)
 {
     if (!d->in_tx) return;
+    if (d->in_group) {
+        db_exec_script(d, "ROLLBACK TO mf_tx", NULL);
+        db_exec_script(d, "RELEASE mf_tx", NULL);
+        d->in_tx = 0;
+        return;
+    }
     db_exec_script(d, "ROLLBACK", NULL);
     d->in_tx = 0;
+    if (d->v->tx_leave) d->v->tx_leave(d);
+}
+
+int db_group_begin(db *d, mf_error *err)
+{
+    if (d->in_tx || d->in_group) MF_BUG("group transaction inside a transaction");
+    if (d->v->tx_enter) d->v->tx_enter(d);
+    if (db_exec_script(d, d->v->begin_sql, err) < 0) {
+        if (d->v->tx_leave) d->v->tx_leave(d);
+        return -1;
+    }
+    d->in_group = 1;
+    return 0;
+}
+
+int db_group_commit(db *d, mf_error *err)
+{
+    if (!d->in_group) MF_BUG("group commit outside a group transaction");
+    if (d->in_tx) db_rollback(d); /* a request's transaction left open: not committed */
+    int rc = db_exec_script(d, "COMMIT", err);
+    if (rc < 0) db_exec_script(d, "ROLLBACK", NULL);
+    d->in_group = 0;
+    if (d->v->tx_leave) d->v->tx_leave(d);
+    return rc;
+}
+
+void db_group_rollback(db *d)
+{
+    if (!d->in_group) return;
+    if (d->in_tx) db_rollback(d);
+    db_exec_script(d, "ROLLBACK", NULL);
+    d->in_group = 0;
+    if (d->v->tx_leave) d->v->tx_leave(d);
 }

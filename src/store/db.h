@@ -48,9 +48,32 @@ int64_t db_exec(db *d, mf_error *err, const char *sql, ...);
 /* Run a script of several statements without parameters (migrations). */
 int db_exec_script(db *d, const char *sql, mf_error *err);
 
+/* A number that stays the same while no change is committed to the database by anyone (this
+ * connection, other connections, other processes), for caches of answers made from it: read it
+ * BEFORE reading the data, tag what was read with it, and trust the copy only while a new call
+ * gives the same number. Numbers are unique within the process (two connections never share
+ * one). 1 with *out set; 0 when the backend cannot tell (PostgreSQL) or inside a transaction;
+ * -1 with err on failure. */
+int db_data_version(db *d, uint64_t *out, mf_error *err);
+/* Like db_data_version for what one table holds, and usable inside a transaction: the number
+ * stays the same while no other connection or process has committed anything and this
+ * connection has not changed `table` (a change rolled back still counts). For values derived
+ * from that table and cached by the store. 1 with *out set; 0 when the backend cannot tell;
+ * -1 with err. */
+int db_table_mark(db *d, const char *table, uint64_t *out, mf_error *err);
+
 int db_begin(db *d, mf_error *err);
 int db_commit(db *d, mf_error *err);
 void db_rollback(db *d);
+
+/* Group transactions (write batching, src/api/batch.c): one outer transaction holds the
+ * transactions of several requests. Inside it db_begin / db_commit / db_rollback become
+ * SAVEPOINT / RELEASE / ROLLBACK TO, so each request's work still succeeds or fails on its
+ * own, and the one COMMIT of db_group_commit makes all of them durable at once (-1 with err:
+ * none of them is). */
+int db_group_begin(db *d, mf_error *err);
+int db_group_commit(db *d, mf_error *err);
+void db_group_rollback(db *d);
 
 /* Backend table, filled by db_sqlite.c and db_pg.c. */
 struct db_vfuncs {
@@ -68,6 +91,13 @@ struct db_vfuncs {
     void (*finalize)(db_stmt *st);
     int (*exec_script)(db *d, const char *sql, mf_error *err);
     const char *begin_sql;
+    /* optional: called before begin_sql and after the transaction ends (SQLite: the process's
+     * writer lock of that database file, see db_sqlite.c) */
+    void (*tx_enter)(db *d);
+    void (*tx_leave)(db *d);
+    int (*data_version)(db *d, uint64_t *out, mf_error *err); /* optional, see db_data_version */
+    int (*table_mark)(db *d, const char *table, uint64_t *out, mf_error *err); /* optional */
+    int64_t (*col_int64)(db_stmt *st, int col); /* optional: without it, the text is parsed */
 };
 
 /* Every backend's db and db_stmt begin with these. */
@@ -75,6 +105,7 @@ struct db {
     const struct db_vfuncs *v;
     enum db_kind kind;
     int in_tx;
+    int in_group; /* a group transaction is open (db_group_begin) */
 };
 struct db_stmt {
     db *d;

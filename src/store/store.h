@@ -46,6 +46,7 @@ int orgs_list(db *d, mf_page *pg, void (*each)(const mf_org *, void *), void *ct
 /* users.c */
 int users_insert(db *d, mf_user *u, mf_error *err); /* 409 email_in_use when taken */
 int users_get(db *d, const char *id, mf_user *u, mf_error *err);
+int users_get_by_token_hash(db *d, const char *hash, mf_user *u, mf_error *err); /* 404: none */
 int users_get_by_email(db *d, const char *email, mf_user *u, mf_error *err);
 int users_update(db *d, const mf_user *u, mf_error *err); /* name, seat, mailbox_limit */
 int users_set_password(db *d, const char *id, const char *hash, mf_error *err);

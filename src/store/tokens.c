@@ -15,16 +15,12 @@ int tokens_insert(db *d, const char *user_id, const char *hash, mf_error *err)
 
 int tokens_lookup(db *d, const char *hash, mf_user *u, mf_error *err)
 {
-    db_stmt *st = db_prepare(d, "SELECT user_id FROM tokens WHERE hash = ?", err);
-    if (!st) return -1;
-    db_bind_text(st, 1, hash);
-    int rc = db_step(st);
-    char user_id[MF_ID_LEN] = "";
-    if (rc == DB_ROW) store_copy(user_id, sizeof(user_id), st, 0);
-    db_finalize(&st);
-    if (rc == DB_ERROR) return -1;
-    if (rc == DB_DONE || users_get(d, user_id, u, err) < 0)
-        return mf_fail(err, 401, "unauthenticated", NULL,
-                       "the bearer token is not valid; create one with `mailfleet token create`");
-    return 0;
+    mf_error sub = {0};
+    if (users_get_by_token_hash(d, hash, u, &sub) == 0) return 0;
+    if (sub.status != 404) {
+        if (err) *err = sub;
+        return -1;
+    }
+    return mf_fail(err, 401, "unauthenticated", NULL,
+                   "the bearer token is not valid; create one with `mailfleet token create`");
 }

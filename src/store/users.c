@@ -62,6 +62,16 @@ int users_get(db *d, const char *id, mf_user *u, mf_error *err)
     return get_one(d, "SELECT " USER_COLS " FROM users WHERE id = ?", id, u, err);
 }
 
+int users_get_by_token_hash(db *d, const char *hash, mf_user *u, mf_error *err)
+{
+    /* one statement for both lookups of every authenticated request */
+    return get_one(d,
+                   "SELECT users.id, users.org_id, users.email, users.name, users.role, users.seat, "
+                   "users.mailbox_limit, users.created_at FROM tokens JOIN users ON users.id = "
+                   "tokens.user_id WHERE tokens.hash = ?",
+                   hash, u, err);
+}
+
 int users_get_by_email(db *d, const char *email, mf_user *u, mf_error *err)
 {
     char norm[MF_ADDR_MAX];

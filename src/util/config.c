@@ -76,6 +76,8 @@ void mf_config_defaults(mf_config *c)
     c->webhook_timeout_seconds = 10;
     c->invite_ttl_days = 7;
     c->assignment_check_seconds = 60;
+    c->api_cache = 1;
+    c->api_batch = 1;
     set_generic(c, default_generic, NULL);
 }
 
@@ -93,7 +95,7 @@ static int parse_int(const char *key, const char *v, long lo, long hi, long *out
 
 int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
 {
-    long n;
+    long n = 0; /* set by parse_int before use; initialised for gcc -O3 (maybe-uninitialized) */
     if (strcmp(key, "db") == 0) set_str(&c->db, v);
     else if (strcmp(key, "listen") == 0) set_str(&c->listen, v);
     else if (strcmp(key, "key_file") == 0) set_str(&c->key_file, v);
@@ -163,6 +165,12 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "assignment_check_seconds") == 0) {
         if (parse_int(key, v, 1, 3600, &n, err) < 0) return -1;
         c->assignment_check_seconds = (int)n;
+    } else if (strcmp(key, "api_cache") == 0) {
+        if (parse_int(key, v, 0, 1, &n, err) < 0) return -1;
+        c->api_cache = (int)n;
+    } else if (strcmp(key, "api_batch") == 0) {
+        if (parse_int(key, v, 0, 1, &n, err) < 0) return -1;
+        c->api_batch = (int)n;
     } else if (strcmp(key, "generic_local_parts") == 0) {
         return set_generic(c, v, err);
     } else {
@@ -270,6 +278,8 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"},
         {"MAILFLEET_INVITE_TTL_DAYS", "invite_ttl_days"},
         {"MAILFLEET_ASSIGNMENT_CHECK_SECONDS", "assignment_check_seconds"},
+        {"MAILFLEET_API_CACHE", "api_cache"},
+        {"MAILFLEET_API_BATCH", "api_batch"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);

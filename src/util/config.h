@@ -33,6 +33,8 @@ typedef struct mf_config {
     int webhook_timeout_seconds;    /* 10: a whole request (connect included) */
     int invite_ttl_days;        /* 7: an invitation link expires this long after it is sent (R14) */
     int assignment_check_seconds; /* 60: how often unassigned conversations are checked (R21) */
+    int api_cache;              /* 1: keep GET answers and token lookups per HTTP thread */
+    int api_batch;              /* 1: group-commit the batched write routes (SQLite) */
     int generic_count;          /* R6 */
     char *generic_local_parts[MF_MAX_GENERIC];
     int session_idle_seconds;   /* 43200: a console session ends after this long unused */

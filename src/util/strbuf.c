@@ -54,6 +54,18 @@ int strbuf_add(strbuf *sb, const void *data, size_t len)
     return 0;
 }
 
+char *strbuf_reserve(strbuf *sb, size_t n)
+{
+    if (grow(sb, n) < 0) return NULL;
+    return sb->buf + sb->len;
+}
+
+void strbuf_commit(strbuf *sb, size_t n)
+{
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
+}
+
 int strbuf_addstr(strbuf *sb, const char *s)
 {
     return strbuf_add(sb, s, strlen(s));

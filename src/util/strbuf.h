@@ -20,6 +20,10 @@ int strbuf_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 
 /* Replace every byte of s that does not belong to a valid UTF-8 sequence with '?' (in place),
  * so text from outside can go into JSON. */
 void mf_utf8_sanitize(char *s);
+/* Room for n more bytes at buf + len (the caller writes them, then strbuf_commit(sb, n) with
+ * at most n): NULL when that would pass max. For writers that build small pieces in place. */
+char *strbuf_reserve(strbuf *sb, size_t n);
+void strbuf_commit(strbuf *sb, size_t n);
 /* Hand the buffer to the caller (who frees it) and re-init sb. */
 char *strbuf_detach(strbuf *sb, size_t *len);
 /* Append s escaped for HTML text and attribute values (& < > " ' become entities). */

@@ -334,7 +334,8 @@ static void fuzz_route(api_req *r, const char *method, const char *path)
     if (m == ROUTE_FOUND) {
         CHECK(rt != NULL && rt->handler != NULL && rt->pattern != NULL);
         CHECK(strcmp(rt->method, method) == 0);
-        CHECK(rt->auth == ROUTE_PUBLIC || rt->auth == ROUTE_AUTH);
+        CHECK(rt->auth == ROUTE_PUBLIC || rt->auth == ROUTE_AUTH ||
+              rt->auth == ROUTE_AUTH_BATCHED);
         int np = count_params(rt->pattern);
         CHECK(np <= API_MAX_PARAMS);
         for (int i = 0; i < np; i++) {

@@ -498,6 +498,42 @@ static void test_rollback_discards_write_and_commit_keeps_it(void **state)
     assert_int_equal(count_orgs_named(d, "tx"), 1);
 }
 
+/* Group commit (src/api/batch.h): inside a group transaction each request's transaction is a
+ * savepoint: one that rolls back leaves the others; a group rollback drops everything. */
+static void test_group_transaction_keeps_requests_apart(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    assert_int_equal(db_group_begin(d, &err), 0);
+    assert_int_equal(db_begin(d, &err), 0);
+    insert_org(d, "org-grp-1", "grp");
+    assert_int_equal(db_commit(d, &err), 0);
+    assert_int_equal(db_begin(d, &err), 0);
+    insert_org(d, "org-grp-2", "grp");
+    db_rollback(d); /* this request failed */
+    assert_int_equal(db_begin(d, &err), 0);
+    insert_org(d, "org-grp-3", "grp");
+    assert_int_equal(db_commit(d, &err), 0);
+    assert_int_equal(db_begin(d, &err), 0);
+    insert_org(d, "org-grp-4", "grp"); /* left open by its handler: not kept */
+    assert_int_equal(count_orgs_named(d, "grp"), 3);
+    assert_int_equal(db_group_commit(d, &err), 0);
+    assert_int_equal(d->in_tx, 0);
+    assert_int_equal(count_orgs_named(d, "grp"), 2);
+
+    assert_int_equal(db_group_begin(d, &err), 0);
+    assert_int_equal(db_begin(d, &err), 0);
+    insert_org(d, "org-grp-5", "grp");
+    assert_int_equal(db_commit(d, &err), 0);
+    db_group_rollback(d); /* the whole group fails */
+    assert_int_equal(count_orgs_named(d, "grp"), 2);
+    /* and plain transactions work again */
+    assert_int_equal(db_begin(d, &err), 0);
+    insert_org(d, "org-grp-6", "grp");
+    assert_int_equal(db_commit(d, &err), 0);
+    assert_int_equal(count_orgs_named(d, "grp"), 3);
+}
+
 static void test_changes_counts_updated_and_deleted_rows(void **state)
 {
     db *d = schema_db(state);
@@ -586,6 +622,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_check_not_null_foreign_key_violations_are_409_constraint),
         cmocka_unit_test(test_bad_sql_is_500_internal_and_stmt_err_may_be_null),
         cmocka_unit_test(test_rollback_discards_write_and_commit_keeps_it),
+        cmocka_unit_test(test_group_transaction_keeps_requests_apart),
         cmocka_unit_test(test_changes_counts_updated_and_deleted_rows),
         cmocka_unit_test(test_exec_script_runs_several_statements),
     };
