@@ -192,6 +192,9 @@ engine *engine_start(mf_app *app, mf_error *err)
     e->tick_ev = event_new(e->base, -1, EV_PERSIST, on_wake, e);
     struct timeval tick = {.tv_sec = app->cfg.engine_tick_seconds, .tv_usec = 0};
     event_add(e->tick_ev, &tick);
+    /* R26: messages a crash left "sending" become "unknown" before the loop can send anything
+     * and before the API (started after the engine) can report them */
+    sender_recover(e);
     if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
         event_free(e->api_wake_ev);
         event_free(e->wake_ev);

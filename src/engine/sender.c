@@ -506,6 +506,17 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         log_errorx("outbox: cannot read due messages: %s", err.message);
 }
 
+void sender_recover(engine *e)
+{
+    db *d = engine_db(e);
+    mf_error rerr;
+    int n = d ? outbox_recover_sending(d, &rerr) : 0;
+    if (n > 0)
+        log_warnx("outbox: %d message(s) were being sent when mailfleet stopped; they are marked "
+                  "unknown and will not be sent again (R26)",
+                  n);
+}
+
 sender_loop *sender_start(engine *e, mf_error *err)
 {
     sender_loop *s = xcalloc(1, sizeof(*s));
@@ -516,13 +527,6 @@ sender_loop *sender_start(engine *e, mf_error *err)
         free(s);
         return NULL;
     }
-    db *d = engine_db(e);
-    mf_error rerr;
-    int n = d ? outbox_recover_sending(d, &rerr) : 0;
-    if (n > 0)
-        log_warnx("outbox: %d message(s) were being sent when mailfleet stopped; they are marked "
-                  "unknown and will not be sent again (R26)",
-                  n);
     s->tick = event_new(e->base, -1, EV_PERSIST, on_tick, s);
     struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
     event_add(s->tick, &tv);
