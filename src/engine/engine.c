@@ -12,6 +12,7 @@
 #include "engine/engine_internal.h"
 #include "engine/sender.h"
 #include "engine/sequencer.h"
+#include "engine/work_pool.h"
 #include "mail/message_parse.h"
 #include "util/log.h"
 
@@ -128,6 +129,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     sender_free(&e->sender);
     for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
     e->nsessions = 0;
+    work_pool_free(&e->parse_pool); /* after the sessions: their batches are only freed */
     event_base_loopbreak(e->base);
 }
 
@@ -169,6 +171,7 @@ engine *engine_start(mf_app *app, mf_error *err)
         return NULL;
     }
     e->base = event_base_new();
+    e->parse_pool = work_pool_new(e->base, app->cfg.parse_threads);
     e->wake_ev = event_new(e->base, -1, 0, on_wake, e);
     e->api_wake_ev = event_new(e->base, -1, 0, on_api_wake, e);
     e->stop_ev = event_new(e->base, -1, 0, on_stop, e);
@@ -176,6 +179,7 @@ engine *engine_start(mf_app *app, mf_error *err)
     struct timeval tick = {.tv_sec = app->cfg.engine_tick_seconds, .tv_usec = 0};
     event_add(e->tick_ev, &tick);
     if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
+        work_pool_free(&e->parse_pool);
         event_free(e->api_wake_ev);
         event_free(e->wake_ev);
         event_free(e->stop_ev);
@@ -208,6 +212,7 @@ void engine_stop(engine **ep)
         event_active(e->stop_ev, 0, 0);
         pthread_join(e->thread, NULL);
     }
+    work_pool_free(&e->parse_pool);
     event_free(e->wake_ev);
     event_free(e->api_wake_ev);
     event_free(e->stop_ev);

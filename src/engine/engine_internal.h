@@ -23,6 +23,7 @@ struct engine {
     bool running;
     struct sender_loop *sender; /* the outbox runner (sender.c) */
     struct sequencer *sequencer; /* the sequence scheduler (sequencer.c) */
+    struct work_pool *parse_pool; /* parses fetched messages off the loop (work_pool.c) */
 };
 
 /* The time zone of that IANA name, loaded once from /usr/share/zoneinfo; UTC when unknown. */

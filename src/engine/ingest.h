@@ -16,6 +16,14 @@ typedef struct ingest_source {
     int seen;            /* \Seen at fetch time */
 } ingest_source;
 
-/* 1 stored, 0 already there, -1 error (logged). */
+struct message_parsed;
+
+/* 1 stored, 0 already there, -1 error (logged). Counts a stored message in the mailbox's
+ * messages_imported. */
 int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len);
+/* The second half of ingest_message, for a message already parsed (message_parse() may run on
+ * another thread: the engine's work pool): classify, thread and store. Does not count it in
+ * messages_imported (a batch counts its messages once: mailboxes_add_imported). */
+int ingest_parsed(db *d, const ingest_source *src, const void *raw, size_t len,
+                  const struct message_parsed *p);
 #endif

@@ -188,15 +188,22 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
     db_bind_text(up, 7, conv);
     rc = db_step(up) == DB_DONE ? 0 : -1;
     db_finalize(&up);
-    if (rc == 0)
-        rc = db_exec(d, err,
-                     "UPDATE mailboxes SET messages_imported = messages_imported + 1 WHERE id = ?",
-                     m->mailbox_id, DB_END) < 0
-                 ? -1
-                 : 0;
     if (rc == 0) *stored = 1;
 out:
     free(key);
+    return rc;
+}
+
+int mailboxes_add_imported(db *d, const char *mailbox_id, int64_t n, mf_error *err)
+{
+    if (n == 0) return 0;
+    db_stmt *st = db_prepare(
+        d, "UPDATE mailboxes SET messages_imported = messages_imported + ? WHERE id = ?", err);
+    if (!st) return -1;
+    db_bind_int64(st, 1, n);
+    db_bind_text(st, 2, mailbox_id);
+    int rc = db_step(st) == DB_DONE ? 0 : -1;
+    db_finalize(&st);
     return rc;
 }
 
