@@ -49,13 +49,15 @@ enum session_state {
     SS_SYNCING,
     SS_WATCHING,
     SS_WAIT_RETRY,
+    SS_WAIT_SLOT, /* waits for one of the engine's connect slots (engine_connect_slot) */
     SS_STOPPED, /* failing: waits for new credentials */
 };
 
 enum timer_purpose { T_NONE, T_RETRY, T_IDLE, T_POLL };
 
 #define MAX_FOLDERS 2
-#define MAX_BATCHES_AHEAD 2 /* fetched, not yet stored */
+/* Fetched batches not yet stored: one per parse thread, plus one ready to be stored. */
+#define MAX_BATCHES_AHEAD(e) ((size_t)((e)->app->cfg.parse_threads > 0 ? (e)->app->cfg.parse_threads + 1 : 2))
 
 struct sync_batch;
 
@@ -64,7 +66,7 @@ struct session {
     char id[MF_ID_LEN];
     char org_id[MF_ID_LEN];
     char owner_id[MF_ID_LEN];
-    char address[256];
+    char *address;
     int64_t config_version;
     char *imap_sealed;
     imap_client *client;
@@ -73,16 +75,17 @@ struct session {
     struct event *timer;
     enum timer_purpose timer_purpose;
     /* folders of a round */
+    /* (names are allocated to their length: thousands of idle sessions hold them) */
     struct {
-        char name[256];
+        char *name;
         char role[8];
     } folders[MAX_FOLDERS];
     int nfolders, fi;
-    char sent_guess[256];
-    int sent_rank; /* 0 none, higher is better */
-    char selected[256];
-    /* the folder being synced */
-    mf_folder_state fs;
+    char *sent_guess; /* the best Sent candidate of the LIST so far; NULL none */
+    int sent_rank;    /* 0 none, higher is better */
+    bool inbox_selected;
+    /* the folder being synced (allocated during a round only) */
+    mf_folder_state *fs;
     uint32_t exists, uidvalidity, uidnext;
     uint32_t *uids;
     size_t nuids, upos, uids_cap;
@@ -95,6 +98,7 @@ struct session {
     size_t nbatches;
     bool incremental;
     bool new_mail;
+    bool holds_slot; /* one of the engine's connect slots, from connect to ready */
     int stored_round;
 };
 
@@ -150,8 +154,16 @@ static void schedule_retry(session *s)
 static void drop_pending(session *s);
 static void drop_batches(session *s);
 
+static void release_slot(session *s)
+{
+    if (!s->holds_slot) return;
+    s->holds_slot = false;
+    engine_connect_done(s->e);
+}
+
 static void drop_client(session *s)
 {
+    release_slot(s);
     drop_pending(s);
     drop_batches(s);
     s->fetching = false;
@@ -159,7 +171,9 @@ static void drop_client(session *s)
     free(s->uids);
     s->uids = NULL;
     s->nuids = s->upos = s->uids_cap = 0;
-    s->selected[0] = '\0';
+    s->inbox_selected = false;
+    free(s->fs);
+    s->fs = NULL;
 }
 
 static void on_client_error(imap_client *c, enum imap_client_error kind, const char *reason,
@@ -242,8 +256,9 @@ static void free_msgs(pending_msg *msgs, size_t n)
 static void on_fetch(session *s, const imap_arg *list)
 {
     uint32_t uid = 0;
+    if (!s->fetching || !s->fs) return; /* unsolicited (flag changes): not ours to store */
     if (imap_arg_as_u32(imap_fetch_item(list, "UID"), &uid) < 0) return;
-    if (s->incremental && uid <= s->fs.last_uid) return; /* "n:*" names the last one anyway */
+    if (s->incremental && uid <= s->fs->last_uid) return; /* "n:*" names the last one anyway */
     size_t len = 0;
     const char *raw = imap_arg_str(imap_fetch_item(list, "BODY[]"), &len);
     if (!raw) return;
@@ -319,7 +334,7 @@ static void store_batch(session *s, sync_batch *b)
     mf_error err;
     if (!d || db_begin(d, &err) < 0) return;
     int stored = 0;
-    int64_t top = s->fs.last_uid;
+    int64_t top = s->fs->last_uid;
     for (size_t i = 0; i < b->n; i++) {
         pending_msg *m = &b->msgs[i];
         if (m->src.uid > top) top = m->src.uid;
@@ -331,7 +346,7 @@ static void store_batch(session *s, sync_batch *b)
         }
         if (ingest_parsed(d, &m->src, m->raw, m->len, m->parsed) == 1) stored++;
     }
-    mf_folder_state fs = s->fs;
+    mf_folder_state fs = *s->fs;
     fs.last_uid = top; /* UIDs are fetched in ascending order: every one up to top is in */
     int rc = mailboxes_add_imported(d, s->id, stored, &err);
     if (rc == 0) rc = folder_state_put(d, s->id, &fs, &err);
@@ -340,7 +355,7 @@ static void store_batch(session *s, sync_batch *b)
         log_errorx("sync: %s: cannot store a batch: %s", s->address, err.message);
         return;
     }
-    s->fs.last_uid = top;
+    s->fs->last_uid = top;
     s->stored_round += stored;
 }
 
@@ -393,7 +408,7 @@ static void on_list(session *s, const imap_response *r)
     size_t nflags = 0;
     const imap_arg *flags = imap_arg_list(&r->args[1], &nflags);
     const char *name = imap_arg_str(&r->args[3], NULL);
-    if (!name || strlen(name) >= sizeof(s->sent_guess)) return;
+    if (!name || strlen(name) >= 256) return;
     int rank = 0;
     for (size_t i = 0; i < nflags; i++) {
         if (imap_arg_is_atom(&flags[i], "\\Sent")) rank = 100; /* RFC 6154 SPECIAL-USE */
@@ -407,7 +422,8 @@ static void on_list(session *s, const imap_response *r)
     }
     if (rank > s->sent_rank) {
         s->sent_rank = rank;
-        snprintf(s->sent_guess, sizeof(s->sent_guess), "%s", name);
+        free(s->sent_guess);
+        s->sent_guess = xstrdup(name);
     }
 }
 
@@ -452,8 +468,8 @@ static void save_folder(session *s)
 {
     db *d = engine_db(s->e);
     mf_error err;
-    if (d && folder_state_put(d, s->id, &s->fs, &err) < 0)
-        log_warnx("sync: cannot save the state of %s in %s: %s", s->fs.folder, s->address,
+    if (d && folder_state_put(d, s->id, s->fs, &err) < 0)
+        log_warnx("sync: cannot save the state of %s in %s: %s", s->fs->folder, s->address,
                   err.message);
 }
 
@@ -471,8 +487,8 @@ static void finish_folder(session *s)
     /* Every message there now is seen: new ones start after UIDNEXT-1. */
     uint32_t last = s->max_uid;
     if (s->uidnext > 1 && s->uidnext - 1 > last) last = s->uidnext - 1;
-    if (last > s->fs.last_uid) s->fs.last_uid = last;
-    s->fs.backfill_done = 1;
+    if (last > s->fs->last_uid) s->fs->last_uid = last;
+    s->fs->backfill_done = 1;
     save_folder(s);
     next_folder(s);
 }
@@ -482,7 +498,7 @@ static void pump(session *s)
 {
     if (s->state != SS_SYNCING || !s->client || s->fetching) return;
     if (s->upos < s->nuids) {
-        if (s->nbatches < MAX_BATCHES_AHEAD) fetch_batch(s);
+        if (s->nbatches < MAX_BATCHES_AHEAD(s->e)) fetch_batch(s);
         return;
     }
     if (s->nbatches == 0) finish_folder(s);
@@ -531,7 +547,7 @@ static void search_done(imap_client *c, imap_status st, const imap_response *r, 
     /* Ascending, so that each stored batch can move the folder's last UID; an interrupted
      * backfill goes on after the last UID it stored (same UIDVALIDITY). */
     qsort(s->uids, s->nuids, sizeof(*s->uids), cmp_uid);
-    while (s->upos < s->nuids && (int64_t)s->uids[s->upos] <= s->fs.last_uid) s->upos++;
+    while (s->upos < s->nuids && (int64_t)s->uids[s->upos] <= s->fs->last_uid) s->upos++;
     pump(s);
 }
 
@@ -545,22 +561,23 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         next_folder(s);
         return;
     }
-    snprintf(s->selected, sizeof(s->selected), "%s", folder);
+    s->inbox_selected = strcmp(folder, "INBOX") == 0;
     db *d = engine_db(s->e);
     mf_error err;
-    if (!d || folder_state_get(d, s->id, folder, s->folders[s->fi].role, &s->fs, &err) < 0) {
+    if (!s->fs) s->fs = xmalloc(sizeof(*s->fs));
+    if (!d || folder_state_get(d, s->id, folder, s->folders[s->fi].role, s->fs, &err) < 0) {
         protocol_failure(s, "reading the sync state", NULL);
         return;
     }
-    if (s->fs.uidvalidity && s->fs.uidvalidity != s->uidvalidity) {
+    if (s->fs->uidvalidity && s->fs->uidvalidity != s->uidvalidity) {
         /* UIDVALIDITY changed: our UIDs mean nothing now. Read the window again; messages
          * already stored are recognised by Message-ID and not stored twice. */
         log_info("sync: %s: UIDVALIDITY of %s changed (%lld -> %u), resyncing", s->address,
-                 folder, (long long)s->fs.uidvalidity, s->uidvalidity);
-        s->fs.last_uid = 0;
-        s->fs.backfill_done = 0;
+                 folder, (long long)s->fs->uidvalidity, s->uidvalidity);
+        s->fs->last_uid = 0;
+        s->fs->backfill_done = 0;
     }
-    s->fs.uidvalidity = s->uidvalidity;
+    s->fs->uidvalidity = s->uidvalidity;
     free(s->uids);
     s->uids = NULL;
     s->nuids = s->upos = s->uids_cap = 0;
@@ -569,7 +586,7 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         finish_folder(s);
         return;
     }
-    if (!s->fs.backfill_done) {
+    if (!s->fs->backfill_done) {
         s->incremental = false;
         char since[32];
         time_t from = mf_now() - (time_t)s->e->app->cfg.backfill_days * 86400;
@@ -583,7 +600,7 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
     }
     s->incremental = true;
     char *cmd = xasprintf("UID FETCH %lld:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
-                          (long long)s->fs.last_uid + 1);
+                          (long long)s->fs->last_uid + 1);
     if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
     free(cmd);
 }
@@ -642,7 +659,10 @@ static void idle_done(imap_client *c, imap_status st, const imap_response *r, vo
 
 static void start_watch(session *s)
 {
+    if (s->state != SS_WATCHING) engine_note_settled(s->e);
     s->state = SS_WATCHING;
+    free(s->fs); /* the round is over */
+    s->fs = NULL;
     const mf_config *cfg = &s->e->app->cfg;
     if (imap_client_has_capability(s->client, "IDLE")) {
         if (imap_client_idle(s->client, idle_done, s) < 0) {
@@ -663,13 +683,13 @@ static void inbox_examined(imap_client *c, imap_status st, const imap_response *
         protocol_failure(s, "EXAMINE INBOX", r);
         return;
     }
-    snprintf(s->selected, sizeof(s->selected), "INBOX");
+    s->inbox_selected = true;
     start_watch(s);
 }
 
 static void watch(session *s)
 {
-    if (strcmp(s->selected, "INBOX") == 0) {
+    if (s->inbox_selected) {
         start_watch(s);
         return;
     }
@@ -687,11 +707,13 @@ static void list_done(imap_client *c, imap_status st, const imap_response *r, vo
      * INBOX last, so the round ends with it selected for IDLE. */
     s->nfolders = 0;
     if (st == IMAP_STATUS_OK && s->sent_rank > 0) {
-        snprintf(s->folders[0].name, sizeof(s->folders[0].name), "%s", s->sent_guess);
+        free(s->folders[0].name);
+        s->folders[0].name = xstrdup(s->sent_guess);
         snprintf(s->folders[0].role, sizeof(s->folders[0].role), "sent");
         s->nfolders = 1;
     }
-    snprintf(s->folders[s->nfolders].name, sizeof(s->folders[0].name), "INBOX");
+    free(s->folders[s->nfolders].name);
+    s->folders[s->nfolders].name = xstrdup("INBOX");
     snprintf(s->folders[s->nfolders].role, sizeof(s->folders[0].role), "inbox");
     s->nfolders++;
     begin_round(s);
@@ -702,10 +724,12 @@ static void on_ready(imap_client *c, void *arg)
     (void)c;
     session *s = arg;
     s->failures = 0;
+    release_slot(s); /* connected, TLS and login done */
     set_health(s, "good", NULL);
     s->state = SS_LISTING;
     s->sent_rank = 0;
-    s->sent_guess[0] = '\0';
+    free(s->sent_guess);
+    s->sent_guess = NULL;
     send_or_fail(s, "LIST \"\" \"*\"", list_done);
 }
 
@@ -762,10 +786,23 @@ static int parse_settings(session *s, imap_client_cfg *cfg, char **json_text, mf
     return 0;
 }
 
+bool session_waits_for_slot(const session *s)
+{
+    return s->state == SS_WAIT_SLOT;
+}
+
 void session_start(session *s)
 {
     drop_client(s);
     evtimer_del(s->timer);
+    /* A burst of connects (engine start, thousands of mailboxes) runs a few at a time: TLS
+     * handshakes' transient buffers then do not fragment the heap between the sessions'
+     * long-lived objects, and the servers are not stormed. */
+    if (!engine_connect_slot(s->e)) {
+        s->state = SS_WAIT_SLOT;
+        return;
+    }
+    s->holds_slot = true;
     imap_client_cfg cfg;
     char *json_text = NULL;
     mf_error err;
@@ -798,7 +835,7 @@ session *session_new(engine *e, const mf_engine_mailbox *m)
     snprintf(s->id, sizeof(s->id), "%s", m->id);
     snprintf(s->org_id, sizeof(s->org_id), "%s", m->org_id);
     snprintf(s->owner_id, sizeof(s->owner_id), "%s", m->owner_id);
-    snprintf(s->address, sizeof(s->address), "%s", m->address);
+    s->address = xstrdup(m->address);
     s->config_version = m->config_version;
     s->imap_sealed = xstrdup(m->imap_sealed);
     s->batches_tail = &s->batches;
@@ -815,5 +852,8 @@ void session_free(session **sp)
     drop_client(s);
     if (s->timer) event_free(s->timer);
     free(s->imap_sealed);
+    free(s->address);
+    free(s->sent_guess);
+    for (int i = 0; i < MAX_FOLDERS; i++) free(s->folders[i].name);
     free(s);
 }

@@ -142,6 +142,15 @@ static void defuse_charsets(char *buf, size_t len)
 {
     int checks = 0;
     for (size_t i = 0; i + 2 < len; i++) {
+        /* Jump to the next '=' (both "=?" and "*=" hold one): the whole message passes here,
+         * attachments included, so this is a memchr, not a byte loop. */
+        if (buf[i] != '=' && !(buf[i] == '*' && buf[i + 1] == '=')) {
+            const char *eq = memchr(buf + i + 1, '=', len - i - 1);
+            if (!eq) break;
+            size_t e = (size_t)(eq - buf);
+            i = buf[e - 1] == '*' ? e - 1 : e;
+            if (i + 2 >= len) break;
+        }
         int ew = buf[i] == '=' && buf[i + 1] == '?';
         int rfc2231 = buf[i] == '*' && buf[i + 1] == '=';
         if (!ew && !rfc2231) continue;
@@ -180,6 +189,29 @@ static void defuse_charsets(char *buf, size_t len)
 
 enum { CLEAN_LINE = 0, CLEAN_BODY = 1 };
 
+/* Length of the well-formed UTF-8 sequence of 2 to 4 bytes at p (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF) that is not a C1 control (U+0080..U+009F); 0 otherwise. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (n < 2 || (p[1] & 0xC0) != 0x80 || (c == 0xC2 && p[1] < 0xA0)) return 0;
+        return 2;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F)) return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F)) return 0;
+        return 4;
+    }
+    return 0;
+}
+
 /* Append n bytes at s to sb as valid UTF-8: invalid sequences become U+FFFD, NUL and control
  * characters are dropped (CLEAN_BODY keeps '\n' and '\t' and turns "\r\n" and lone '\r' into
  * '\n'; CLEAN_LINE collapses each run of ' ', '\t', '\r', '\n' into one space). Stops at the first character that
@@ -190,21 +222,30 @@ static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
     size_t i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        /* A run of bytes copied as they are (printable ASCII; in a body also ' ', '\n' and
-         * '\t'), with one strbuf_add: most text is such runs. */
+        /* A run of characters copied as they are (printable ASCII and well-formed UTF-8 that
+         * is no C1 control; in a body also ' ', '\n' and '\t'), with one strbuf_add: most
+         * text is such runs. */
         size_t run = i;
-        if (mode == CLEAN_BODY) {
-            while (run < n && (((unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x7f) ||
-                               s[run] == '\n' || s[run] == '\t'))
+        while (run < n) {
+            unsigned char b = (unsigned char)s[run];
+            if (b >= 0x80) {
+                size_t l = utf8_seq_len((const unsigned char *)s + run, n - run);
+                if (!l) break;
+                run += l;
+            } else if ((b > 0x20 && b < 0x7f) ||
+                       (mode == CLEAN_BODY && (b == ' ' || b == '\n' || b == '\t'))) {
                 run++;
-        } else {
-            while (run < n && (unsigned char)s[run] > 0x20 && (unsigned char)s[run] < 0x7f) run++;
+            } else {
+                break;
+            }
         }
         if (run > i) {
             size_t k = run - i;
-            if (strbuf_add(sb, s + i, k) < 0) { /* single-byte characters: cut anywhere */
+            if (strbuf_add(sb, s + i, k) < 0) { /* cut before the first character that does not fit */
                 size_t room = sb->max > sb->len ? sb->max - sb->len : 0;
-                if (room) strbuf_add(sb, s + i, room < k ? room : k);
+                size_t cut = room < k ? room : k;
+                while (cut > 0 && cut < k && ((unsigned char)s[i + cut] & 0xC0) == 0x80) cut--;
+                if (cut) strbuf_add(sb, s + i, cut);
                 return 1;
             }
             i = run;
