@@ -8,8 +8,9 @@
 #              POST /api/v1/mailboxes to the first poll (every 0.5 s) of GET /api/v1/mailboxes/{id}
 #              showing sync.backfill_done with sync.messages_imported == N. It LISTs, EXAMINEs
 #              Sent (empty) and INBOX, UID SEARCH SINCE <30 days ago>, then
-#              UID FETCH <50 uids> (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) one batch at a
-#              time, and parses (GMime), classifies, threads and stores every message in SQLite.
+#              UID FETCH <BATCH uids> (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) one command
+#              at a time (the next one while the previous batch is parsed on a work-pool thread),
+#              and parses (GMime), classifies, threads and stores every message in SQLite.
 #   mbsync     isync 1.4 pulling INBOX into an empty local Maildir, `FSync no`; timed process.
 #              SELECT INBOX, UID FETCH 1:N (UID FLAGS), then one pipelined
 #              UID FETCH <uid> (BODY.PEEK[]) per message, each written to a file.

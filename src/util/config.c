@@ -65,7 +65,7 @@ void mf_config_defaults(mf_config *c)
     c->imap_idle_seconds = 1500;
     c->imap_poll_seconds = 60;
     c->imap_timeout_seconds = 60;
-    c->imap_fetch_batch = 50;
+    c->imap_fetch_batch = 200;
     c->parse_threads = 1;
     c->engine_tick_seconds = 10;
     c->retry_max_seconds = 900;
