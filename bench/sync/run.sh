@@ -8,8 +8,9 @@
 #              POST /api/v1/mailboxes to the first poll (every 0.5 s) of GET /api/v1/mailboxes/{id}
 #              showing sync.backfill_done with sync.messages_imported == N. It LISTs, EXAMINEs
 #              Sent (empty) and INBOX, UID SEARCH SINCE <30 days ago>, then
-#              UID FETCH <50 uids> (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) one batch at a
-#              time, and parses (GMime), classifies, threads and stores every message in SQLite.
+#              UID FETCH <BATCH uids> (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) one command
+#              at a time (the next one while the previous batch is parsed on a work-pool thread),
+#              and parses (GMime), classifies, threads and stores every message in SQLite.
 #   mbsync     isync 1.4 pulling INBOX into an empty local Maildir, `FSync no`; timed process.
 #              SELECT INBOX, UID FETCH 1:N (UID FLAGS), then one pipelined
 #              UID FETCH <uid> (BODY.PEEK[]) per message, each written to a file.
@@ -26,7 +27,8 @@
 # next run (regenerated when N/SEED change or the set would leave the 30-day window).
 #
 # Knobs (environment):
-#   N=100000 SEED=1 RUNS=3 BATCH=50 (imap_fetch_batch in mailfleet's config file, its default)
+#   N=100000 SEED=1 RUNS=3 BATCH=200 (imap_fetch_batch in mailfleet's config file, its default)
+#   PARSE_THREADS= (parse_threads in mailfleet's config file; empty: the binary's default)
 #   PEERS="mailfleet mbsync imapflow"  WARMUP=1  RUN_TIMEOUT=1800 (seconds per invocation)
 #   LAB_DIR=/tmp/mf-bench-sync/lab  BASEPORT=24310 (Dovecot: BASEPORT..BASEPORT+3)
 #   KEEP_LAB=0 (1: leave the lab Dovecot running)  MAILFLEET_BIN=build-release/mailfleet
@@ -43,7 +45,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 N=${N:-100000}
 SEED=${SEED:-1}
 RUNS=${RUNS:-3}
-BATCH=${BATCH:-50}
+BATCH=${BATCH:-200}
+PARSE_THREADS=${PARSE_THREADS:-}
 PEERS=${PEERS:-mailfleet mbsync imapflow}
 WARMUP=${WARMUP:-1}
 RUN_TIMEOUT=${RUN_TIMEOUT:-1800}
@@ -206,6 +209,7 @@ imap_fetch_batch = $BATCH
 backfill_days = 30
 log_level = info
 EOF
+    [[ -z $PARSE_THREADS ]] || echo "parse_threads = $PARSE_THREADS" >>"$d/mailfleet.conf"
     (
         cd "$d"
         org=$("$BIN" --config "$d/mailfleet.conf" org create Bench --mailbox-limit 5000 2>>"$d/setup.log")

@@ -26,7 +26,22 @@ struct engine {
     struct sequencer *sequencer; /* the sequence scheduler (sequencer.c) */
     struct webhook_worker *webhooks; /* webhook deliveries, its own thread (webhook_worker.c) */
     struct assign_alerts *assign_alerts; /* the unassigned-conversation alert (assign.c, R21) */
+    struct work_pool *parse_pool; /* parses fetched messages off the loop (work_pool.c) */
+    int connecting;               /* sessions holding a connect slot */
+    struct event *slot_ev;        /* starts sessions waiting for a slot */
+    struct event *trim_ev;        /* malloc_trim once a burst of sessions has settled */
+    int settled_since_trim;
 };
+
+/* At most ENGINE_MAX_CONNECTING sessions connect (TCP, TLS, login) at once. true: a slot is
+ * taken (give it back with engine_connect_done); false: the session waits (state
+ * SS_WAIT_SLOT) and is started again by the engine when a slot is free. */
+#define ENGINE_MAX_CONNECTING 16
+bool engine_connect_slot(engine *e);
+void engine_connect_done(engine *e);
+/* A session reached its watching state (IDLE or polling): once a burst of them has settled,
+ * the engine gives the heap's free pages back to the system (malloc_trim). */
+void engine_note_settled(engine *e);
 
 /* The time zone of that IANA name, loaded once from /usr/share/zoneinfo; UTC when unknown. */
 const sendday_zone *engine_zone(engine *e, const char *name);
@@ -41,4 +56,5 @@ void session_start(session *s); /* connect now */
 const char *session_mailbox_id(const session *s);
 int64_t session_config_version(const session *s);
 bool session_stopped(const session *s); /* gave up until new credentials (failing) */
+bool session_waits_for_slot(const session *s);
 #endif

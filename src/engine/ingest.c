@@ -143,6 +143,16 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
                   src->folder, err.message);
         return -1;
     }
+    int rc = ingest_parsed(d, src, raw, len, p);
+    if (rc == 1 && mailboxes_add_imported(d, src->mailbox_id, 1, &err) < 0) rc = -1;
+    message_parsed_free(&p);
+    return rc;
+}
+
+int ingest_parsed(db *d, const ingest_source *src, const void *raw, size_t len,
+                  const message_parsed *p)
+{
+    mf_error err;
     int outgoing = strcmp(src->role, "sent") == 0 ||
                    (p->from.addr && strcasecmp(p->from.addr, src->mailbox_address) == 0);
 
@@ -259,6 +269,5 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
     if (rc == 0 && stored && !outgoing) assign_on_inbound(d, id, m.classification, src->backfill);
     free(to);
     free(cc);
-    message_parsed_free(&p);
     return rc < 0 ? -1 : stored;
 }

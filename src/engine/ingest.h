@@ -17,8 +17,15 @@ typedef struct ingest_source {
     int backfill;        /* imported by the first sync (R13): no webhook events for it */
 } ingest_source;
 
+struct message_parsed;
+
 /* 1 stored, 0 already there, -1 error (logged). A new inbound message seen live (not
  * backfill) also emits the webhook events message.received, and message.reply or
  * message.bounce by its classification (in the caller's transaction). */
 int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len);
+/* The second half of ingest_message, for a message already parsed (message_parse() may run on
+ * another thread: the engine's work pool): classify, thread and store. Does not count it in
+ * messages_imported (a batch counts its messages once: mailboxes_add_imported). */
+int ingest_parsed(db *d, const ingest_source *src, const void *raw, size_t len,
+                  const struct message_parsed *p);
 #endif

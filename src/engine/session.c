@@ -16,7 +16,14 @@
  *   network error, timeout, TLS, protocol ──> error, retry after backoff with jitter
  *
  * The connection never changes the mailbox: EXAMINE and BODY.PEEK only, no STORE, EXPUNGE,
- * COPY or flag changes (R24). One connection per mailbox. */
+ * COPY or flag changes (R24). One connection per mailbox.
+ *
+ * A fetched batch is parsed on the engine's work pool (GMime is most of an import's CPU) while
+ * the next UID FETCH is already on the wire; parsed batches come back to the loop thread and are
+ * stored strictly in the order they were fetched, each in one transaction together with the
+ * folder's sync state (its highest UID), so what is stored and what the state says never
+ * disagree. At most MAX_BATCHES_AHEAD fetched batches wait to be stored (memory stays bounded
+ * when parsing or the database is slower than the network). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +35,8 @@
 #include "engine/engine_internal.h"
 #include "engine/health.h"
 #include "engine/ingest.h"
+#include "engine/work_pool.h"
+#include "mail/message_parse.h"
 #include "util/clock.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -40,19 +49,24 @@ enum session_state {
     SS_SYNCING,
     SS_WATCHING,
     SS_WAIT_RETRY,
+    SS_WAIT_SLOT, /* waits for one of the engine's connect slots (engine_connect_slot) */
     SS_STOPPED, /* failing: waits for new credentials */
 };
 
 enum timer_purpose { T_NONE, T_RETRY, T_IDLE, T_POLL };
 
 #define MAX_FOLDERS 2
+/* Fetched batches not yet stored: one per parse thread, plus one ready to be stored. */
+#define MAX_BATCHES_AHEAD(e) ((size_t)((e)->app->cfg.parse_threads > 0 ? (e)->app->cfg.parse_threads + 1 : 2))
+
+struct sync_batch;
 
 struct session {
     engine *e;
     char id[MF_ID_LEN];
     char org_id[MF_ID_LEN];
     char owner_id[MF_ID_LEN];
-    char address[256];
+    char *address;
     int64_t config_version;
     char *imap_sealed;
     imap_client *client;
@@ -61,24 +75,30 @@ struct session {
     struct event *timer;
     enum timer_purpose timer_purpose;
     /* folders of a round */
+    /* (names are allocated to their length: thousands of idle sessions hold them) */
     struct {
-        char name[256];
+        char *name;
         char role[8];
     } folders[MAX_FOLDERS];
     int nfolders, fi;
-    char sent_guess[256];
-    int sent_rank; /* 0 none, higher is better */
-    char selected[256];
-    /* the folder being synced */
-    mf_folder_state fs;
+    char *sent_guess; /* the best Sent candidate of the LIST so far; NULL none */
+    int sent_rank;    /* 0 none, higher is better */
+    bool inbox_selected;
+    /* the folder being synced (allocated during a round only) */
+    mf_folder_state *fs;
     uint32_t exists, uidvalidity, uidnext;
     uint32_t *uids;
-    size_t nuids, upos;
+    size_t nuids, upos, uids_cap;
     uint32_t max_uid;
-    struct pending_msg *pending;
-    size_t npending;
+    struct pending_msg *pending; /* of the UID FETCH in flight */
+    size_t npending, pending_cap;
+    bool fetching;               /* a UID FETCH in flight */
+    struct sync_batch *batches; /* fetched, being parsed or waiting to be stored, in order */
+    struct sync_batch **batches_tail;
+    size_t nbatches;
     bool incremental;
     bool new_mail;
+    bool holds_slot; /* one of the engine's connect slots, from connect to ready */
     int stored_round;
 };
 
@@ -132,15 +152,28 @@ static void schedule_retry(session *s)
 }
 
 static void drop_pending(session *s);
+static void drop_batches(session *s);
+
+static void release_slot(session *s)
+{
+    if (!s->holds_slot) return;
+    s->holds_slot = false;
+    engine_connect_done(s->e);
+}
 
 static void drop_client(session *s)
 {
+    release_slot(s);
     drop_pending(s);
+    drop_batches(s);
+    s->fetching = false;
     imap_client_free(&s->client);
     free(s->uids);
     s->uids = NULL;
-    s->nuids = s->upos = 0;
-    s->selected[0] = '\0';
+    s->nuids = s->upos = s->uids_cap = 0;
+    s->inbox_selected = false;
+    free(s->fs);
+    s->fs = NULL;
 }
 
 static void on_client_error(imap_client *c, enum imap_client_error kind, const char *reason,
@@ -196,13 +229,36 @@ typedef struct pending_msg {
     ingest_source src;
     char *raw;
     size_t len;
+    message_parsed *parsed; /* by the work pool; NULL with parse_error set when it failed */
+    char *parse_error;
 } pending_msg;
+
+/* A completed UID FETCH's messages on their way through the work pool to the store. */
+typedef struct sync_batch {
+    work_job job; /* first: the pool hands back &job */
+    session *s;   /* NULL once the session let go of it (the batch is then only freed) */
+    struct sync_batch *next;
+    pending_msg *msgs;
+    size_t n;
+    bool parsed;
+} sync_batch;
+
+static void free_msgs(pending_msg *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].raw);
+        message_parsed_free(&msgs[i].parsed);
+        free(msgs[i].parse_error);
+    }
+    free(msgs);
+}
 
 static void on_fetch(session *s, const imap_arg *list)
 {
     uint32_t uid = 0;
+    if (!s->fetching || !s->fs) return; /* unsolicited (flag changes): not ours to store */
     if (imap_arg_as_u32(imap_fetch_item(list, "UID"), &uid) < 0) return;
-    if (s->incremental && uid <= s->fs.last_uid) return; /* "n:*" names the last one anyway */
+    if (s->incremental && uid <= s->fs->last_uid) return; /* "n:*" names the last one anyway */
     size_t len = 0;
     const char *raw = imap_arg_str(imap_fetch_item(list, "BODY[]"), &len);
     if (!raw) return;
@@ -211,8 +267,12 @@ static void on_fetch(session *s, const imap_arg *list)
     const imap_arg *flags = imap_arg_list(imap_fetch_item(list, "FLAGS"), &nflags);
     for (size_t i = 0; i < nflags; i++) seen |= imap_arg_is_atom(&flags[i], "\\Seen");
     const char *idate = imap_arg_str(imap_fetch_item(list, "INTERNALDATE"), NULL);
-    s->pending = xrealloc(s->pending, (s->npending + 1) * sizeof(*s->pending));
+    if (s->npending == s->pending_cap) {
+        s->pending_cap = s->pending_cap ? s->pending_cap * 2 : 64;
+        s->pending = xrealloc(s->pending, s->pending_cap * sizeof(*s->pending));
+    }
     pending_msg *p = &s->pending[s->npending++];
+    memset(p, 0, sizeof(*p));
     p->src = (ingest_source){.mailbox_id = s->id,
                              .mailbox_address = s->address,
                              .folder = s->folders[s->fi].name,
@@ -231,26 +291,116 @@ static void on_fetch(session *s, const imap_arg *list)
 
 static void drop_pending(session *s)
 {
-    for (size_t i = 0; i < s->npending; i++) free(s->pending[i].raw);
-    free(s->pending);
+    free_msgs(s->pending, s->npending);
     s->pending = NULL;
-    s->npending = 0;
+    s->npending = s->pending_cap = 0;
 }
 
-/* Store the fetched batch: parse, classify, thread, in one transaction. */
-static void store_pending(session *s)
+/* The session lets go of its batches: those still in the work pool are freed when they come
+ * back (batch_parsed), the others now. */
+static void drop_batches(session *s)
+{
+    sync_batch *b = s->batches;
+    while (b) {
+        sync_batch *next = b->next;
+        b->s = NULL;
+        b->next = NULL;
+        if (b->parsed) {
+            free_msgs(b->msgs, b->n);
+            free(b);
+        }
+        b = next;
+    }
+    s->batches = NULL;
+    s->batches_tail = &s->batches;
+    s->nbatches = 0;
+}
+
+/* On a pool thread: parse every message of the batch (GMime; no database, no session). */
+static void batch_parse(work_job *j)
+{
+    sync_batch *b = (sync_batch *)j;
+    for (size_t i = 0; i < b->n; i++) {
+        mf_error err;
+        if (message_parse(b->msgs[i].raw, b->msgs[i].len, &b->msgs[i].parsed, &err) < 0)
+            b->msgs[i].parse_error = xstrdup(err.message);
+    }
+}
+
+/* Store one parsed batch: classify, thread and store every message, count them in the
+ * mailbox's progress and move the folder's last UID, all in one transaction. */
+static void store_batch(session *s, sync_batch *b)
 {
     db *d = engine_db(s->e);
     mf_error err;
-    if (d && s->npending && db_begin(d, &err) == 0) {
-        for (size_t i = 0; i < s->npending; i++) {
-            if (ingest_message(d, &s->pending[i].src, s->pending[i].raw, s->pending[i].len) == 1)
-                s->stored_round++;
+    if (!d || db_begin(d, &err) < 0) return;
+    int stored = 0;
+    int64_t top = s->fs->last_uid;
+    for (size_t i = 0; i < b->n; i++) {
+        pending_msg *m = &b->msgs[i];
+        if (m->src.uid > top) top = m->src.uid;
+        if (!m->parsed) {
+            log_warnx("ingest: %s uid %lld in %s: %s", m->src.mailbox_address,
+                      (long long)m->src.uid, m->src.folder,
+                      m->parse_error ? m->parse_error : "not parsed");
+            continue;
         }
-        if (db_commit(d, &err) < 0)
-            log_errorx("sync: %s: cannot store a batch: %s", s->address, err.message);
+        if (ingest_parsed(d, &m->src, m->raw, m->len, m->parsed) == 1) stored++;
     }
-    drop_pending(s);
+    mf_folder_state fs = *s->fs;
+    fs.last_uid = top; /* UIDs are fetched in ascending order: every one up to top is in */
+    int rc = mailboxes_add_imported(d, s->id, stored, &err);
+    if (rc == 0) rc = folder_state_put(d, s->id, &fs, &err);
+    if (rc < 0 || db_commit(d, &err) < 0) {
+        db_rollback(d);
+        log_errorx("sync: %s: cannot store a batch: %s", s->address, err.message);
+        return;
+    }
+    s->fs->last_uid = top;
+    s->stored_round += stored;
+}
+
+static void pump(session *s);
+
+/* Loop thread: a batch is back from the pool. Store the ones at the head, in fetch order. */
+static void batch_parsed(work_job *j)
+{
+    sync_batch *b = (sync_batch *)j;
+    session *s = b->s;
+    b->parsed = true;
+    if (!s) { /* the session went away */
+        free_msgs(b->msgs, b->n);
+        free(b);
+        return;
+    }
+    while (s->batches && s->batches->parsed) {
+        sync_batch *h = s->batches;
+        s->batches = h->next;
+        if (!s->batches) s->batches_tail = &s->batches;
+        s->nbatches--;
+        store_batch(s, h);
+        free_msgs(h->msgs, h->n);
+        free(h);
+    }
+    pump(s);
+}
+
+/* The completed UID FETCH's messages go to the work pool. */
+static void submit_pending(session *s)
+{
+    if (s->npending == 0) return;
+    sync_batch *b = xcalloc(1, sizeof(*b));
+    b->job.work = batch_parse;
+    b->job.done = batch_parsed;
+    b->s = s;
+    b->msgs = s->pending;
+    b->n = s->npending;
+    s->pending = NULL;
+    s->npending = s->pending_cap = 0;
+    *s->batches_tail = b;
+    s->batches_tail = &b->next;
+    s->nbatches++;
+    work_pool_submit(s->e->parse_pool, &b->job);
 }
 
 static void on_list(session *s, const imap_response *r)
@@ -259,7 +409,7 @@ static void on_list(session *s, const imap_response *r)
     size_t nflags = 0;
     const imap_arg *flags = imap_arg_list(&r->args[1], &nflags);
     const char *name = imap_arg_str(&r->args[3], NULL);
-    if (!name || strlen(name) >= sizeof(s->sent_guess)) return;
+    if (!name || strlen(name) >= 256) return;
     int rank = 0;
     for (size_t i = 0; i < nflags; i++) {
         if (imap_arg_is_atom(&flags[i], "\\Sent")) rank = 100; /* RFC 6154 SPECIAL-USE */
@@ -273,7 +423,8 @@ static void on_list(session *s, const imap_response *r)
     }
     if (rank > s->sent_rank) {
         s->sent_rank = rank;
-        snprintf(s->sent_guess, sizeof(s->sent_guess), "%s", name);
+        free(s->sent_guess);
+        s->sent_guess = xstrdup(name);
     }
 }
 
@@ -295,7 +446,10 @@ static void on_untagged(imap_client *c, const imap_response *r, void *arg)
         for (size_t i = 1; i < r->nargs; i++) {
             uint32_t uid;
             if (imap_arg_as_u32(&r->args[i], &uid) < 0) continue;
-            s->uids = xrealloc(s->uids, (s->nuids + 1) * sizeof(*s->uids));
+            if (s->nuids == s->uids_cap) {
+                s->uids_cap = s->uids_cap ? s->uids_cap * 2 : 1024;
+                s->uids = xrealloc(s->uids, s->uids_cap * sizeof(*s->uids));
+            }
             s->uids[s->nuids++] = uid;
         }
     } else if (imap_response_is_data(r, "LIST")) {
@@ -315,8 +469,8 @@ static void save_folder(session *s)
 {
     db *d = engine_db(s->e);
     mf_error err;
-    if (d && folder_state_put(d, s->id, &s->fs, &err) < 0)
-        log_warnx("sync: cannot save the state of %s in %s: %s", s->fs.folder, s->address,
+    if (d && folder_state_put(d, s->id, s->fs, &err) < 0)
+        log_warnx("sync: cannot save the state of %s in %s: %s", s->fs->folder, s->address,
                   err.message);
 }
 
@@ -328,26 +482,40 @@ static void next_folder(session *s)
 
 static void fetch_batch(session *s);
 
+/* The folder is done when nothing is left to fetch, in flight or waiting to be stored. */
+static void finish_folder(session *s)
+{
+    /* Every message there now is seen: new ones start after UIDNEXT-1. */
+    uint32_t last = s->max_uid;
+    if (s->uidnext > 1 && s->uidnext - 1 > last) last = s->uidnext - 1;
+    if (last > s->fs->last_uid) s->fs->last_uid = last;
+    s->fs->backfill_done = 1;
+    save_folder(s);
+    next_folder(s);
+}
+
+/* Next step of a folder's sync: fetch more while few batches wait, or finish. */
+static void pump(session *s)
+{
+    if (s->state != SS_SYNCING || !s->client || s->fetching) return;
+    if (s->upos < s->nuids) {
+        if (s->nbatches < MAX_BATCHES_AHEAD(s->e)) fetch_batch(s);
+        return;
+    }
+    if (s->nbatches == 0) finish_folder(s);
+}
+
 static void fetch_done(imap_client *c, imap_status st, const imap_response *r, void *arg)
 {
     (void)c;
     session *s = arg;
+    s->fetching = false;
     if (st != IMAP_STATUS_OK) {
         protocol_failure(s, "UID FETCH", r);
         return;
     }
-    store_pending(s);
-    if (s->upos < s->nuids) {
-        fetch_batch(s);
-        return;
-    }
-    /* Every message there now is seen: new ones start after UIDNEXT-1. */
-    uint32_t last = s->max_uid;
-    if (s->uidnext > 1 && s->uidnext - 1 > last) last = s->uidnext - 1;
-    if (last > s->fs.last_uid) s->fs.last_uid = last;
-    s->fs.backfill_done = 1;
-    save_folder(s);
-    next_folder(s);
+    submit_pending(s);
+    pump(s);
 }
 
 static void fetch_batch(session *s)
@@ -359,8 +527,14 @@ static void fetch_batch(session *s)
         strbuf_addf(&set, "%s%u", i ? "," : "", s->uids[s->upos]);
     char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", set.buf);
     strbuf_release(&set);
-    send_or_fail(s, cmd, fetch_done);
+    if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
     free(cmd);
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 static void search_done(imap_client *c, imap_status st, const imap_response *r, void *arg)
@@ -371,11 +545,11 @@ static void search_done(imap_client *c, imap_status st, const imap_response *r, 
         protocol_failure(s, "UID SEARCH", r);
         return;
     }
-    if (s->nuids == 0) {
-        fetch_done(c, IMAP_STATUS_OK, r, s);
-        return;
-    }
-    fetch_batch(s);
+    /* Ascending, so that each stored batch can move the folder's last UID; an interrupted
+     * backfill goes on after the last UID it stored (same UIDVALIDITY). */
+    qsort(s->uids, s->nuids, sizeof(*s->uids), cmp_uid);
+    while (s->upos < s->nuids && (int64_t)s->uids[s->upos] <= s->fs->last_uid) s->upos++;
+    pump(s);
 }
 
 static void examine_done(imap_client *c, imap_status st, const imap_response *r, void *arg)
@@ -388,31 +562,32 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         next_folder(s);
         return;
     }
-    snprintf(s->selected, sizeof(s->selected), "%s", folder);
+    s->inbox_selected = strcmp(folder, "INBOX") == 0;
     db *d = engine_db(s->e);
     mf_error err;
-    if (!d || folder_state_get(d, s->id, folder, s->folders[s->fi].role, &s->fs, &err) < 0) {
+    if (!s->fs) s->fs = xmalloc(sizeof(*s->fs));
+    if (!d || folder_state_get(d, s->id, folder, s->folders[s->fi].role, s->fs, &err) < 0) {
         protocol_failure(s, "reading the sync state", NULL);
         return;
     }
-    if (s->fs.uidvalidity && s->fs.uidvalidity != s->uidvalidity) {
+    if (s->fs->uidvalidity && s->fs->uidvalidity != s->uidvalidity) {
         /* UIDVALIDITY changed: our UIDs mean nothing now. Read the window again; messages
          * already stored are recognised by Message-ID and not stored twice. */
         log_info("sync: %s: UIDVALIDITY of %s changed (%lld -> %u), resyncing", s->address,
-                 folder, (long long)s->fs.uidvalidity, s->uidvalidity);
-        s->fs.last_uid = 0;
-        s->fs.backfill_done = 0;
+                 folder, (long long)s->fs->uidvalidity, s->uidvalidity);
+        s->fs->last_uid = 0;
+        s->fs->backfill_done = 0;
     }
-    s->fs.uidvalidity = s->uidvalidity;
+    s->fs->uidvalidity = s->uidvalidity;
     free(s->uids);
     s->uids = NULL;
-    s->nuids = s->upos = 0;
+    s->nuids = s->upos = s->uids_cap = 0;
     s->max_uid = 0;
     if (s->exists == 0) {
-        fetch_done(c, IMAP_STATUS_OK, r, s);
+        finish_folder(s);
         return;
     }
-    if (!s->fs.backfill_done) {
+    if (!s->fs->backfill_done) {
         s->incremental = false;
         char since[32];
         time_t from = mf_now() - (time_t)s->e->app->cfg.backfill_days * 86400;
@@ -426,8 +601,8 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
     }
     s->incremental = true;
     char *cmd = xasprintf("UID FETCH %lld:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
-                          (long long)s->fs.last_uid + 1);
-    send_or_fail(s, cmd, fetch_done);
+                          (long long)s->fs->last_uid + 1);
+    if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
     free(cmd);
 }
 
@@ -485,7 +660,10 @@ static void idle_done(imap_client *c, imap_status st, const imap_response *r, vo
 
 static void start_watch(session *s)
 {
+    if (s->state != SS_WATCHING) engine_note_settled(s->e);
     s->state = SS_WATCHING;
+    free(s->fs); /* the round is over */
+    s->fs = NULL;
     const mf_config *cfg = &s->e->app->cfg;
     if (imap_client_has_capability(s->client, "IDLE")) {
         if (imap_client_idle(s->client, idle_done, s) < 0) {
@@ -506,13 +684,13 @@ static void inbox_examined(imap_client *c, imap_status st, const imap_response *
         protocol_failure(s, "EXAMINE INBOX", r);
         return;
     }
-    snprintf(s->selected, sizeof(s->selected), "INBOX");
+    s->inbox_selected = true;
     start_watch(s);
 }
 
 static void watch(session *s)
 {
-    if (strcmp(s->selected, "INBOX") == 0) {
+    if (s->inbox_selected) {
         start_watch(s);
         return;
     }
@@ -530,11 +708,13 @@ static void list_done(imap_client *c, imap_status st, const imap_response *r, vo
      * INBOX last, so the round ends with it selected for IDLE. */
     s->nfolders = 0;
     if (st == IMAP_STATUS_OK && s->sent_rank > 0) {
-        snprintf(s->folders[0].name, sizeof(s->folders[0].name), "%s", s->sent_guess);
+        free(s->folders[0].name);
+        s->folders[0].name = xstrdup(s->sent_guess);
         snprintf(s->folders[0].role, sizeof(s->folders[0].role), "sent");
         s->nfolders = 1;
     }
-    snprintf(s->folders[s->nfolders].name, sizeof(s->folders[0].name), "INBOX");
+    free(s->folders[s->nfolders].name);
+    s->folders[s->nfolders].name = xstrdup("INBOX");
     snprintf(s->folders[s->nfolders].role, sizeof(s->folders[0].role), "inbox");
     s->nfolders++;
     begin_round(s);
@@ -545,10 +725,12 @@ static void on_ready(imap_client *c, void *arg)
     (void)c;
     session *s = arg;
     s->failures = 0;
+    release_slot(s); /* connected, TLS and login done */
     set_health(s, "good", NULL);
     s->state = SS_LISTING;
     s->sent_rank = 0;
-    s->sent_guess[0] = '\0';
+    free(s->sent_guess);
+    s->sent_guess = NULL;
     send_or_fail(s, "LIST \"\" \"*\"", list_done);
 }
 
@@ -605,10 +787,23 @@ static int parse_settings(session *s, imap_client_cfg *cfg, char **json_text, mf
     return 0;
 }
 
+bool session_waits_for_slot(const session *s)
+{
+    return s->state == SS_WAIT_SLOT;
+}
+
 void session_start(session *s)
 {
     drop_client(s);
     evtimer_del(s->timer);
+    /* A burst of connects (engine start, thousands of mailboxes) runs a few at a time: TLS
+     * handshakes' transient buffers then do not fragment the heap between the sessions'
+     * long-lived objects, and the servers are not stormed. */
+    if (!engine_connect_slot(s->e)) {
+        s->state = SS_WAIT_SLOT;
+        return;
+    }
+    s->holds_slot = true;
     imap_client_cfg cfg;
     char *json_text = NULL;
     mf_error err;
@@ -641,9 +836,10 @@ session *session_new(engine *e, const mf_engine_mailbox *m)
     snprintf(s->id, sizeof(s->id), "%s", m->id);
     snprintf(s->org_id, sizeof(s->org_id), "%s", m->org_id);
     snprintf(s->owner_id, sizeof(s->owner_id), "%s", m->owner_id);
-    snprintf(s->address, sizeof(s->address), "%s", m->address);
+    s->address = xstrdup(m->address);
     s->config_version = m->config_version;
     s->imap_sealed = xstrdup(m->imap_sealed);
+    s->batches_tail = &s->batches;
     s->timer = evtimer_new(e->base, on_timer, s);
     s->state = SS_NEW;
     return s;
@@ -657,5 +853,8 @@ void session_free(session **sp)
     drop_client(s);
     if (s->timer) event_free(s->timer);
     free(s->imap_sealed);
+    free(s->address);
+    free(s->sent_guess);
+    for (int i = 0; i < MAX_FOLDERS; i++) free(s->folders[i].name);
     free(s);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -51,7 +52,7 @@ struct imap_client {
     bool idling;      /* IDLE sent and the server said "+" */
     bool idle_sent;   /* IDLE command outstanding */
     char *auth_continuation; /* base64 to send on "+" (AUTHENTICATE without SASL-IR) */
-    strbuf caps;      /* " CAP1 CAP2 ... " upper-case, for has_capability */
+    char *caps;       /* " CAP1 CAP2 ... " upper-case, for has_capability; NULL: none yet */
     int depth;        /* callbacks running; free is deferred while > 0 */
     bool free_pending;
 };
@@ -72,6 +73,10 @@ SSL_CTX *imap_client_ssl_ctx(const char *ca_file, char *why, size_t why_len)
     SSL_CTX_set_default_verify_paths(ctx);
     /* Release read/write buffers while a connection is idle (thousands of IDLE sessions). */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* No session resumption: each connection lives long and none is resumed, so neither keep
+     * sessions nor ask servers for tickets (each one parsed and kept per connection). */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     if (ca_file && *ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
         snprintf(why, why_len, "cannot load CA file %s", ca_file);
         SSL_CTX_free(ctx);
@@ -97,7 +102,6 @@ imap_client *imap_client_new(struct event_base *base, SSL_CTX *ssl_ctx,
     c->ev = *ev;
     c->arg = arg;
     c->state = ST_NEW;
-    strbuf_init(&c->caps, 16 * 1024);
     /* A UID SEARCH of a big mailbox is one long line (about 7 bytes per UID): allow 8 MiB.
      * Memory grows only with bytes that actually arrive. */
     imap_parser_limits lim = {.max_line = 8u << 20, .max_buffered = 16u << 20,
@@ -112,7 +116,7 @@ static void client_destroy(imap_client *c)
 {
     if (c->bev) bufferevent_free(c->bev);
     imap_parser_free(&c->parser);
-    strbuf_release(&c->caps);
+    free(c->caps);
     free(c->host);
     free(c->username);
     if (c->password) {
@@ -215,19 +219,20 @@ bool imap_client_has_capability(const imap_client *c, const char *cap)
 {
     char needle[128];
     size_t n = strlen(cap);
-    if (n + 3 > sizeof(needle) || !c->caps.len) return false;
+    if (n + 3 > sizeof(needle) || !c->caps) return false;
     needle[0] = ' ';
     for (size_t i = 0; i < n; i++) needle[i + 1] = (char)toupper((unsigned char)cap[i]);
     needle[n + 1] = ' ';
     needle[n + 2] = '\0';
-    return strstr(c->caps.buf, needle) != NULL;
+    return strstr(c->caps, needle) != NULL;
 }
 
 /* Replace the capability list from args (skipping a leading "CAPABILITY" atom). */
 static void store_caps(imap_client *c, const imap_arg *args, size_t n)
 {
-    strbuf_reset(&c->caps);
-    strbuf_addstr(&c->caps, " ");
+    strbuf sb;
+    strbuf_init(&sb, 16 * 1024);
+    strbuf_addstr(&sb, " ");
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const char *s = imap_arg_str(&args[i], &len);
@@ -235,10 +240,13 @@ static void store_caps(imap_client *c, const imap_arg *args, size_t n)
         if (i == 0 && imap_arg_is_atom(&args[i], "CAPABILITY")) continue;
         for (size_t k = 0; k < len; k++) {
             char u = (char)toupper((unsigned char)s[k]);
-            if (strbuf_add(&c->caps, &u, 1) < 0) return;
+            if (strbuf_add(&sb, &u, 1) < 0) break;
         }
-        strbuf_addstr(&c->caps, " ");
+        if (strbuf_addstr(&sb, " ") < 0) break;
     }
+    free(c->caps); /* kept at its length: thousands of idle connections hold one */
+    c->caps = xstrndup(sb.buf, sb.len);
+    strbuf_release(&sb);
 }
 
 /* ---- authentication ---------------------------------------------------------------------- */
@@ -430,7 +438,7 @@ static void after_greeting(imap_client *c)
         return;
     }
     c->state = ST_CAPABILITY;
-    if (c->caps.len) {
+    if (c->caps) {
         start_auth(c);
         return;
     }
@@ -495,12 +503,55 @@ static void handle_response(imap_client *c, const imap_response *r)
     }
 }
 
+/* Take every complete response out of the parser. false when the client closed, is being
+ * freed or switched to TLS (the caller then stops reading from bev). */
+static bool drain_responses(imap_client *c, struct bufferevent *bev)
+{
+    for (;;) {
+        imap_response *r = NULL;
+        mf_error err;
+        enum imap_parse_result res = imap_parser_next(c->parser, &r, &err);
+        if (res == IMAP_PARSE_NEED_MORE) break;
+        if (res == IMAP_PARSE_ERROR) {
+            fail(c, IMAP_CLIENT_ERR_PROTOCOL, "unreadable answer from %s: %s", c->host,
+                 err.message);
+            break;
+        }
+        handle_response(c, r);
+        if (c->state == ST_CLOSED || c->free_pending || c->bev != bev) break;
+    }
+    return c->state != ST_CLOSED && !c->free_pending && c->bev == bev;
+}
+
+#define DIRECT_READ_BYTES (64 * 1024)
+#define DIRECT_READ_ROUNDS 16 /* then back to the loop: other connections get their turn */
+
+/* Plain connections only: libevent 2.1 reads at most 4,096 bytes per read(), so a backfill of a
+ * gigabyte cost a quarter of a million read() and epoll_wait() calls. Once the bufferevent's
+ * own read has woken us and its bytes are parsed, read what else the socket holds straight into
+ * the parser, 64 KB at a time. End of stream and errors are left for the bufferevent to see on
+ * its next read. */
+static void read_direct(imap_client *c, struct bufferevent *bev)
+{
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0) return;
+    char *buf = xmalloc(DIRECT_READ_BYTES);
+    for (int i = 0; i < DIRECT_READ_ROUNDS; i++) {
+        ssize_t n = recv(fd, buf, DIRECT_READ_BYTES, MSG_DONTWAIT);
+        if (n <= 0) break;
+        imap_parser_feed(c->parser, buf, (size_t)n); /* a failure shows in imap_parser_next */
+        if (!drain_responses(c, bev) || n < DIRECT_READ_BYTES) break;
+    }
+    free(buf);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     imap_client *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     ENTER(c);
-    while (c->state != ST_CLOSED && !c->free_pending && evbuffer_get_length(in) > 0) {
+    bool open = true;
+    while (open && c->state != ST_CLOSED && !c->free_pending && evbuffer_get_length(in) > 0) {
         /* STARTTLS: stop at the tagged answer so no plaintext byte behind it is consumed. */
         size_t n = evbuffer_get_contiguous_space(in);
         if (c->state == ST_STARTTLS) {
@@ -511,21 +562,15 @@ static void on_read(struct bufferevent *bev, void *arg)
         unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)n);
         imap_parser_feed(c->parser, p, n); /* a failure shows in imap_parser_next */
         evbuffer_drain(in, n);
-        for (;;) {
-            imap_response *r = NULL;
-            mf_error err;
-            enum imap_parse_result res = imap_parser_next(c->parser, &r, &err);
-            if (res == IMAP_PARSE_NEED_MORE) break;
-            if (res == IMAP_PARSE_ERROR) {
-                fail(c, IMAP_CLIENT_ERR_PROTOCOL, "unreadable answer from %s: %s", c->host,
-                     err.message);
-                break;
-            }
-            handle_response(c, r);
-            if (c->state == ST_CLOSED || c->free_pending || c->bev != bev) break;
-        }
-        if (c->bev != bev) break; /* switched to TLS: the rest arrives through the new bev */
+        open = drain_responses(c, bev);
     }
+    /* Mid-command on a plain connection (a FETCH streaming messages): read the rest directly. */
+    if (open && c->security == IMAP_SEC_NONE && c->state == ST_READY && c->done && !c->idle_sent &&
+        evbuffer_get_length(in) == 0)
+        read_direct(c, bev);
+    /* Quiet now (IDLE, or ready with no command): the parser's scratch memory goes back. */
+    if (c->state == ST_READY && !c->free_pending && (c->idling || !c->done))
+        imap_parser_shrink(c->parser);
     leave(c);
 }
 
@@ -540,7 +585,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
             c->state = ST_GREETING;
             set_read_timeout(c, c->connect_timeout);
         } else if (c->state == ST_TLS_HANDSHAKE) {
-            strbuf_reset(&c->caps); /* forget what was said before TLS */
+            free(c->caps); /* forget what was said before TLS */
+            c->caps = NULL;
             c->state = ST_CAPABILITY;
             after_greeting(c);
         }

@@ -42,8 +42,11 @@ void message_parse_init(void)
     pthread_once(&init_once, init_gmime);
 }
 
+static void charset_cache_clear(void);
+
 void message_parse_shutdown(void)
 {
+    charset_cache_clear();
     if (parser_opts) {
         g_mime_parser_options_free(parser_opts);
         parser_opts = NULL;
@@ -68,6 +71,20 @@ static const char *const gmime_aliases[] = {
     "gb18030-0", "gbk-0", "eucjp-0", "ujis-0", "jisx0208.1983-0", "jisx0212.1990-0", "pck",
 };
 
+/* Verdicts on charset names, remembered for the life of the process: iconv_open() of a name
+ * that is not UTF-8 loads glibc's gconv module for it, and iconv_close() unloads it again, so
+ * asking every time cost about 15 % of an import's CPU (bench/sync). The descriptor of a known
+ * name is kept open, which also keeps its module loaded for GMime's own conversions. At most
+ * CHARSET_CACHE_MAX names are remembered (lower-cased); past that, names are checked as before. */
+#define CHARSET_CACHE_MAX 256
+static struct {
+    char name[CHARSET_NAME_MAX + 1];
+    int known;
+    iconv_t cd;
+} charset_cache[CHARSET_CACHE_MAX];
+static size_t charset_cached;
+static pthread_mutex_t charset_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int charset_known(const char *s, size_t n)
 {
     char name[CHARSET_NAME_MAX + 1];
@@ -75,15 +92,40 @@ static int charset_known(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         /* no '/' or ',' (iconv takes "utf-8//anything" and "utf-8,,"), no spaces */
         if (!g_ascii_isalnum(s[i]) && !strchr("._:+-", s[i])) return 0;
-        name[i] = s[i];
+        name[i] = g_ascii_tolower(s[i]);
     }
     name[n] = '\0';
     for (size_t i = 0; i < sizeof(gmime_aliases) / sizeof(gmime_aliases[0]); i++)
         if (g_ascii_strcasecmp(name, gmime_aliases[i]) == 0) return 1;
+    pthread_mutex_lock(&charset_lock);
+    for (size_t i = 0; i < charset_cached; i++) {
+        if (strcmp(charset_cache[i].name, name) == 0) {
+            int known = charset_cache[i].known;
+            pthread_mutex_unlock(&charset_lock);
+            return known;
+        }
+    }
     iconv_t cd = iconv_open("UTF-8", name);
-    if (cd == (iconv_t)-1) return 0;
-    iconv_close(cd);
-    return 1;
+    int known = cd != (iconv_t)-1;
+    if (charset_cached < CHARSET_CACHE_MAX) {
+        memcpy(charset_cache[charset_cached].name, name, n + 1);
+        charset_cache[charset_cached].known = known;
+        charset_cache[charset_cached].cd = cd; /* kept open: the module stays loaded */
+        charset_cached++;
+    } else if (known) {
+        iconv_close(cd);
+    }
+    pthread_mutex_unlock(&charset_lock);
+    return known;
+}
+
+static void charset_cache_clear(void)
+{
+    pthread_mutex_lock(&charset_lock);
+    for (size_t i = 0; i < charset_cached; i++)
+        if (charset_cache[i].known) iconv_close(charset_cache[i].cd);
+    charset_cached = 0;
+    pthread_mutex_unlock(&charset_lock);
 }
 
 static int is_token_end(char c)
@@ -100,6 +142,15 @@ static void defuse_charsets(char *buf, size_t len)
 {
     int checks = 0;
     for (size_t i = 0; i + 2 < len; i++) {
+        /* Jump to the next '=' (both "=?" and "*=" hold one): the whole message passes here,
+         * attachments included, so this is a memchr, not a byte loop. */
+        if (buf[i] != '=' && !(buf[i] == '*' && buf[i + 1] == '=')) {
+            const char *eq = memchr(buf + i + 1, '=', len - i - 1);
+            if (!eq) break;
+            size_t e = (size_t)(eq - buf);
+            i = buf[e - 1] == '*' ? e - 1 : e;
+            if (i + 2 >= len) break;
+        }
         int ew = buf[i] == '=' && buf[i + 1] == '?';
         int rfc2231 = buf[i] == '*' && buf[i + 1] == '=';
         if (!ew && !rfc2231) continue;
@@ -138,6 +189,29 @@ static void defuse_charsets(char *buf, size_t len)
 
 enum { CLEAN_LINE = 0, CLEAN_BODY = 1 };
 
+/* Length of the well-formed UTF-8 sequence of 2 to 4 bytes at p (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF) that is not a C1 control (U+0080..U+009F); 0 otherwise. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (n < 2 || (p[1] & 0xC0) != 0x80 || (c == 0xC2 && p[1] < 0xA0)) return 0;
+        return 2;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F)) return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F)) return 0;
+        return 4;
+    }
+    return 0;
+}
+
 /* Append n bytes at s to sb as valid UTF-8: invalid sequences become U+FFFD, NUL and control
  * characters are dropped (CLEAN_BODY keeps '\n' and '\t' and turns "\r\n" and lone '\r' into
  * '\n'; CLEAN_LINE collapses each run of ' ', '\t', '\r', '\n' into one space). Stops at the first character that
@@ -148,6 +222,35 @@ static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
     size_t i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
+        /* A run of characters copied as they are (printable ASCII and well-formed UTF-8 that
+         * is no C1 control; in a body also ' ', '\n' and '\t'), with one strbuf_add: most
+         * text is such runs. */
+        size_t run = i;
+        while (run < n) {
+            unsigned char b = (unsigned char)s[run];
+            if (b >= 0x80) {
+                size_t l = utf8_seq_len((const unsigned char *)s + run, n - run);
+                if (!l) break;
+                run += l;
+            } else if ((b > 0x20 && b < 0x7f) ||
+                       (mode == CLEAN_BODY && (b == ' ' || b == '\n' || b == '\t'))) {
+                run++;
+            } else {
+                break;
+            }
+        }
+        if (run > i) {
+            size_t k = run - i;
+            if (strbuf_add(sb, s + i, k) < 0) { /* cut before the first character that does not fit */
+                size_t room = sb->max > sb->len ? sb->max - sb->len : 0;
+                size_t cut = room < k ? room : k;
+                while (cut > 0 && cut < k && ((unsigned char)s[i + cut] & 0xC0) == 0x80) cut--;
+                if (cut) strbuf_add(sb, s + i, cut);
+                return 1;
+            }
+            i = run;
+            continue;
+        }
         if (c < 0x80) {
             int rc = 0;
             if (c == '\r' || c == '\n' || c == '\t') {

@@ -95,15 +95,18 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
     mf_time_format(m->date ? m->date : mf_now(), date);
     mf_time_format(mf_now(), now);
     if (m->return_date) mf_time_format(m->return_date, ret);
+    int inbound = strcmp(m->direction, "in") == 0;
     rc = find_thread(d, m, conv, err);
     if (rc < 0) goto out;
-    if (rc == 0) {
+    int new_conversation = rc == 0;
+    if (new_conversation) { /* born with this message counted (no UPDATE below) */
         mf_id_new("cnv", conv);
         if (db_exec(d, err,
                     "INSERT INTO conversations (id, mailbox_id, subject, last_message_at, "
                     "message_count, unread_count, classification, created_at) "
-                    "VALUES (?, ?, ?, ?, 0, 0, 'human', ?)",
-                    conv, m->mailbox_id, base_subject(m->subject ? m->subject : ""), date, now,
+                    "VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+                    conv, m->mailbox_id, base_subject(m->subject ? m->subject : ""), date,
+                    m->unread && inbound ? "1" : "0", inbound ? m->classification : "human", now,
                     DB_END) < 0) {
             rc = -1;
             goto out;
@@ -165,8 +168,11 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
     db_finalize(&st);
     strbuf_release(&refs);
     if (rc < 0) goto out;
+    if (new_conversation) {
+        *stored = 1;
+        goto out;
+    }
     /* The conversation's summary: counts, newest time, and the class of its latest inbound. */
-    int inbound = strcmp(m->direction, "in") == 0;
     db_stmt *up = db_prepare(
         d,
         "UPDATE conversations SET message_count = message_count + 1, "
@@ -188,15 +194,22 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
     db_bind_text(up, 7, conv);
     rc = db_step(up) == DB_DONE ? 0 : -1;
     db_finalize(&up);
-    if (rc == 0)
-        rc = db_exec(d, err,
-                     "UPDATE mailboxes SET messages_imported = messages_imported + 1 WHERE id = ?",
-                     m->mailbox_id, DB_END) < 0
-                 ? -1
-                 : 0;
     if (rc == 0) *stored = 1;
 out:
     free(key);
+    return rc;
+}
+
+int mailboxes_add_imported(db *d, const char *mailbox_id, int64_t n, mf_error *err)
+{
+    if (n == 0) return 0;
+    db_stmt *st = db_prepare(
+        d, "UPDATE mailboxes SET messages_imported = messages_imported + ? WHERE id = ?", err);
+    if (!st) return -1;
+    db_bind_int64(st, 1, n);
+    db_bind_text(st, 2, mailbox_id);
+    int rc = db_step(st) == DB_DONE ? 0 : -1;
+    db_finalize(&st);
     return rc;
 }
 

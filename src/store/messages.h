@@ -32,10 +32,13 @@ typedef struct mf_message_in {
 
 /* Store one message unless the mailbox already has it (same Message-ID, or the same content
  * when it has none — so a UIDVALIDITY resync cannot duplicate it): threads it into a conversation by In-Reply-To and
- * References (else starts one), counts it in the mailbox's progress. *stored is 1 when new,
- * 0 for a duplicate. Runs in the caller's transaction, if any. */
+ * References (else starts one). *stored is 1 when new, 0 for a duplicate. Runs in the
+ * caller's transaction, if any. The caller counts stored messages in the mailbox's progress
+ * (mailboxes_add_imported), once per batch. */
 int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *stored,
                    mf_error *err);
+/* messages_imported += n (R13 progress). */
+int mailboxes_add_imported(db *d, const char *mailbox_id, int64_t n, mf_error *err);
 /* Row id of a message with this Message-ID sent (direction out) by the mailbox or by another
  * mailbox of the same owner — a reply may arrive at the master inbox (R19): 1 found, 0 not,
  * -1 error. */

@@ -65,7 +65,8 @@ void mf_config_defaults(mf_config *c)
     c->imap_idle_seconds = 1500;
     c->imap_poll_seconds = 60;
     c->imap_timeout_seconds = 60;
-    c->imap_fetch_batch = 50;
+    c->imap_fetch_batch = 200;
+    c->parse_threads = 1;
     c->engine_tick_seconds = 10;
     c->retry_max_seconds = 900;
     c->session_idle_seconds = 12 * 3600;
@@ -135,6 +136,9 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "imap_fetch_batch") == 0) {
         if (parse_int(key, v, 1, 1000, &n, err) < 0) return -1;
         c->imap_fetch_batch = (int)n;
+    } else if (strcmp(key, "parse_threads") == 0) {
+        if (parse_int(key, v, 0, 16, &n, err) < 0) return -1;
+        c->parse_threads = (int)n;
     } else if (strcmp(key, "engine_tick_seconds") == 0) {
         if (parse_int(key, v, 1, 3600, &n, err) < 0) return -1;
         c->engine_tick_seconds = (int)n;

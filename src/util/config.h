@@ -24,7 +24,8 @@ typedef struct mf_config {
     int imap_idle_seconds;      /* 1500: IDLE is re-issued before servers drop it (29 min) */
     int imap_poll_seconds;      /* 60: new-mail check when the server has no IDLE */
     int imap_timeout_seconds;   /* 60: connect and command timeout */
-    int imap_fetch_batch;       /* 50 messages per UID FETCH */
+    int imap_fetch_batch;       /* 200 messages per UID FETCH */
+    int parse_threads;          /* 1: threads parsing fetched messages beside the engine loop */
     int engine_tick_seconds;    /* 10: how often the engine re-reads its mailboxes */
     int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */
     int webhook_max_attempts;       /* 8: attempts of one delivery before it is failed */

@@ -1658,6 +1658,93 @@ static void test_stress_literal_at_the_64mb_default_limit(void **state)
                  "limit of 67108864 bytes");
 }
 
+/* imap_parser_shrink (bench/sync: idle sessions give back the parser's scratch memory) may be
+ * called at any point: between responses it frees, while a response is held or half-read it
+ * does nothing. Shrinking after every feed and after every response, at every split point of
+ * real transcripts, renders exactly what a parser never shrunk renders (and ASan sees no use
+ * of freed memory in the held responses). */
+static char *render_shrinking(const char *data, size_t len, size_t chunk)
+{
+    imap_parser *p = imap_parser_new(NULL);
+    strbuf out;
+    strbuf_init(&out, (size_t)256 << 20);
+    bool failed = false;
+    for (size_t off = 0; off < len && !failed;) {
+        size_t n = chunk < len - off ? chunk : len - off;
+        if (imap_parser_feed(p, data + off, n) < 0) failed = true;
+        off += n;
+        imap_parser_shrink(p); /* maybe mid-response: must not lose anything */
+        for (;;) {
+            imap_response *r = NULL;
+            mf_error err;
+            enum imap_parse_result res = imap_parser_next(p, &r, &err);
+            if (res != IMAP_PARSE_OK) {
+                if (res == IMAP_PARSE_ERROR) failed = true;
+                break;
+            }
+            imap_parser_shrink(p); /* holding r: must leave it alone */
+            assert_int_equal(imap_response_format(r, &out), 0);
+            assert_int_equal(strbuf_add(&out, "\n", 1), 0);
+        }
+        imap_parser_shrink(p); /* between responses (or mid-response) */
+    }
+    if (!failed) assert_int_equal(strbuf_add(&out, "END\n", 4), 0);
+    imap_parser_free(&p);
+    return strbuf_detach(&out, NULL);
+}
+
+static void test_shrink_anywhere_changes_nothing(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"dovecot23_session", "dovecot23_more", "gmail_style",
+                                        "outlook_style", "rfc3501_section8"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char *fname = xasprintf("%s.imap", names[i]);
+        size_t len;
+        char *data = read_file(fname, &len);
+        char *want = render_once(NULL, data, len);
+        static const size_t chunks[] = {1, 2, 3, 7, 64, 1000, 1 << 20};
+        for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+            char *got = render_shrinking(data, len, chunks[k]);
+            if (strcmp(got, want) != 0) {
+                fprintf(stderr, "%s in chunks of %zu differs with shrinking:\n%s\n", names[i],
+                        chunks[k], got);
+                fail();
+            }
+            free(got);
+        }
+        free(want);
+        free(data);
+        free(fname);
+    }
+}
+
+/* A shrunk parser holds no scratch memory, and works as before after it. */
+static void test_shrink_between_responses_then_parse_again(void **state)
+{
+    (void)state;
+    imap_parser *p = imap_parser_new(NULL);
+    static const char big[] = "* 1 FETCH (UID 7 FLAGS (\\Seen a b c d e f g h i j k l m n o p q "
+                              "r s t u v w x y z) BODY[] {5}\r\nhello)\r\n";
+    assert_int_equal(imap_parser_feed(p, big, strlen(big)), 0);
+    imap_response *r = NULL;
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_OK);
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_NEED_MORE);
+    imap_parser_shrink(p);
+    imap_parser_shrink(p); /* twice: nothing left to free */
+    static const char idle[] = "+ idling\r\n* 3 EXISTS\r\n";
+    assert_int_equal(imap_parser_feed(p, idle, strlen(idle)), 0);
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_OK);
+    assert_int_equal(r->kind, IMAP_RESP_CONTINUATION);
+    assert_string_equal(r->text, "idling");
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_OK);
+    uint32_t n = 0;
+    assert_true(imap_response_is_numbered(r, "EXISTS", &n));
+    assert_int_equal(n, 3);
+    assert_int_equal(imap_parser_next(p, &r, NULL), IMAP_PARSE_NEED_MORE);
+    imap_parser_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1668,6 +1755,8 @@ int main(void)
         TRANSCRIPT_ENTRIES(gmail_style),
         TRANSCRIPT_ENTRIES(outlook_style),
         TRANSCRIPT_ENTRIES(grammar_edges),
+        cmocka_unit_test(test_shrink_anywhere_changes_nothing),
+        cmocka_unit_test(test_shrink_between_responses_then_parse_again),
         cmocka_unit_test(test_dovecot_greeting_exposes_capability_code_and_text),
         cmocka_unit_test(test_dovecot_select_codes_read_as_numbers),
         cmocka_unit_test(test_dovecot_uid_fetch_header_literal_found_by_item_name),
