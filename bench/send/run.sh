@@ -291,7 +291,7 @@ run_e2e() { # ROUND
     phase_begin "$MF_PID"
     /usr/bin/time -f '%U %S %M' -o "$d/driver.time" \
         python3 "$DRIVER" queue "$MF_URL" "$TOKEN" "$d/mailboxes" "$TMP/text.txt" "$COUNT" "$CLIENTS" \
-        "$d/mf.db" wait >"$d/out.json" || { tail -5 "$d/serve.log" >&2; die "mailfleet e2e failed"; }
+        "$d/mf.db" wait >"$d/out.json" || { grep -v " info " "$d/serve.log" | tail -60 >&2; die "mailfleet e2e failed"; }
     c1=$(phase_end "$MF_PID")
     perf_stop "e2e"
     out=$(cat "$d/out.json")

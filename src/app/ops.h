@@ -61,6 +61,7 @@ typedef struct mf_mailbox_patch {
     int daily_limit;                     /* LIMIT_UNSET = unchanged */
     const char *time_zone;               /* NULL = unchanged (R15: the local day) */
     int min_gap_seconds;                 /* -1 = unchanged (R15) */
+    int smtp_connections;                /* 0 = unchanged; 1-10 parallel SMTP connections */
     const char *imap_json, *smtp_json;   /* NULL = unchanged; either set = reconnect */
 } mf_mailbox_patch;
 int ops_mailbox_update(mf_app *app, db *d, const mf_actor *a, const char *id,

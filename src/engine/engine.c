@@ -119,6 +119,14 @@ static void on_api_wake(evutil_socket_t fd, short what, void *arg)
     sender_wake(e->sender);
 }
 
+static void on_outbox_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    engine *e = arg;
+    sender_wake(e->sender);
+}
+
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -151,6 +159,12 @@ static void engine_wake_cb(void *arg)
     engine_wake(arg);
 }
 
+static void engine_wake_outbox_cb(void *arg)
+{
+    engine *e = arg;
+    if (e && e->running) event_active(e->outbox_wake_ev, 0, 0);
+}
+
 engine *engine_start(mf_app *app, mf_error *err)
 {
     static int threads_ready;
@@ -171,12 +185,14 @@ engine *engine_start(mf_app *app, mf_error *err)
     e->base = event_base_new();
     e->wake_ev = event_new(e->base, -1, 0, on_wake, e);
     e->api_wake_ev = event_new(e->base, -1, 0, on_api_wake, e);
+    e->outbox_wake_ev = event_new(e->base, -1, 0, on_outbox_wake, e);
     e->stop_ev = event_new(e->base, -1, 0, on_stop, e);
     e->tick_ev = event_new(e->base, -1, EV_PERSIST, on_wake, e);
     struct timeval tick = {.tv_sec = app->cfg.engine_tick_seconds, .tv_usec = 0};
     event_add(e->tick_ev, &tick);
     if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
         event_free(e->api_wake_ev);
+        event_free(e->outbox_wake_ev);
         event_free(e->wake_ev);
         event_free(e->stop_ev);
         event_free(e->tick_ev);
@@ -188,6 +204,7 @@ engine *engine_start(mf_app *app, mf_error *err)
     }
     e->running = true;
     app->wake = engine_wake_cb;
+    app->wake_outbox = engine_wake_outbox_cb;
     app->wake_arg = e;
     return e;
 }
@@ -203,6 +220,7 @@ void engine_stop(engine **ep)
     engine *e = *ep;
     *ep = NULL;
     e->app->wake = NULL;
+    e->app->wake_outbox = NULL;
     e->app->wake_arg = NULL;
     if (e->running) {
         event_active(e->stop_ev, 0, 0);
@@ -210,6 +228,7 @@ void engine_stop(engine **ep)
     }
     event_free(e->wake_ev);
     event_free(e->api_wake_ev);
+    event_free(e->outbox_wake_ev);
     event_free(e->stop_ev);
     event_free(e->tick_ev);
     event_base_free(e->base);

@@ -123,6 +123,72 @@ int outbox_due(db *d, time_t now, int limit, void (*each)(const mf_outbox_row *,
     return rc == DB_ERROR ? -1 : n;
 }
 
+int outbox_due_mailboxes(db *d, time_t now, void (*each)(const char *mailbox_id, void *),
+                         void *ctx, mf_error *err)
+{
+    char t[MF_TIME_LEN];
+    mf_time_format(now, t);
+    db_stmt *st = db_prepare(d, "SELECT DISTINCT COALESCE(mailbox_id, '') FROM outbox WHERE "
+                                "status = 'queued' AND next_attempt_at <= ?", err);
+    if (!st) return -1;
+    db_bind_text(st, 1, t);
+    char (*ids)[MF_ID_LEN] = NULL;
+    int n = 0, cap = 0, rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 32;
+            ids = xrealloc(ids, (size_t)cap * sizeof(*ids));
+        }
+        store_copy(ids[n++], MF_ID_LEN, st, 0);
+    }
+    db_finalize(&st);
+    for (int i = 0; rc != DB_ERROR && i < n; i++) each(ids[i], ctx);
+    free(ids);
+    if (rc == DB_ERROR) return mf_fail_internal(err, "cannot read the due mailboxes");
+    return n;
+}
+
+int outbox_due_rows(db *d, const char *mailbox_id, time_t now, int limit, mf_outbox_row **rows,
+                    int *n, mf_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    if (limit <= 0) return 0;
+    char t[MF_TIME_LEN];
+    mf_time_format(now, t);
+    /* COALESCE keeps the planners off the (status, next_attempt_at) indexes: the mailbox's
+     * queue is read in id order from outbox_mailbox_queue and stops after `limit` due rows */
+    char *sql = xasprintf("SELECT " OUTBOX_COLS " FROM outbox WHERE %s AND status = 'queued' AND "
+                          "COALESCE(next_attempt_at, '') <= ? ORDER BY id LIMIT %d",
+                          mailbox_id ? "mailbox_id = ?" : "mailbox_id IS NULL", limit);
+    db_stmt *st = db_prepare(d, sql, err);
+    free(sql);
+    if (!st) return -1;
+    int k = 1;
+    if (mailbox_id) db_bind_text(st, k++, mailbox_id);
+    db_bind_text(st, k, t);
+    int rc = DB_DONE;
+    mf_outbox_row *out = xcalloc((size_t)limit, sizeof(*out));
+    while (*n < limit && (rc = db_step(st)) == DB_ROW)
+        row_fill(st, &out[(*n)++]);
+    db_finalize(&st);
+    if (rc == DB_ERROR) {
+        outbox_rows_free(&out, *n);
+        *n = 0;
+        return mf_fail_internal(err, "cannot read the outbox");
+    }
+    *rows = out;
+    return 0;
+}
+
+void outbox_rows_free(mf_outbox_row **rows, int n)
+{
+    if (!rows || !*rows) return;
+    for (int i = 0; i < n; i++) mf_outbox_row_clear(&(*rows)[i]);
+    free(*rows);
+    *rows = NULL;
+}
+
 int outbox_claim(db *d, const char *id, mf_error *err)
 {
     char now[MF_TIME_LEN];

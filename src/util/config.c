@@ -68,6 +68,7 @@ void mf_config_defaults(mf_config *c)
     c->imap_fetch_batch = 50;
     c->engine_tick_seconds = 10;
     c->retry_max_seconds = 900;
+    c->smtp_max_connections = 32;
     set_generic(c, default_generic, NULL);
 }
 
@@ -131,6 +132,9 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "retry_max_seconds") == 0) {
         if (parse_int(key, v, 1, 86400, &n, err) < 0) return -1;
         c->retry_max_seconds = (int)n;
+    } else if (strcmp(key, "smtp_max_connections") == 0) {
+        if (parse_int(key, v, 1, 1000, &n, err) < 0) return -1;
+        c->smtp_max_connections = (int)n;
     } else if (strcmp(key, "generic_local_parts") == 0) {
         return set_generic(c, v, err);
     } else {
@@ -230,6 +234,7 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_IMAP_TIMEOUT_SECONDS", "imap_timeout_seconds"},
         {"MAILFLEET_ENGINE_TICK_SECONDS", "engine_tick_seconds"},
         {"MAILFLEET_RETRY_MAX_SECONDS", "retry_max_seconds"},
+        {"MAILFLEET_SMTP_MAX_CONNECTIONS", "smtp_max_connections"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);

@@ -27,6 +27,7 @@ typedef struct mf_config {
     int imap_fetch_batch;       /* 50 messages per UID FETCH */
     int engine_tick_seconds;    /* 10: how often the engine re-reads its mailboxes */
     int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */
+    int smtp_max_connections;   /* 32: SMTP connections of the outbox at once, all mailboxes */
     int generic_count;          /* R6 */
     char *generic_local_parts[MF_MAX_GENERIC];
 } mf_config;
