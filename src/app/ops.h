@@ -132,6 +132,12 @@ int ops_enrollment_set(db *d, const mf_actor *a, const char *id, int pause, mf_e
 /* R25: one-click unsubscribe by the link's token (no account). */
 int ops_unsubscribe(db *d, const char *token, mf_enrollment *out, mf_error *err);
 
+/* ---- prospects from a CSV file (prospect_ops.c) ---- */
+/* R18: every row of the file becomes a prospect of the actor, in one transaction (an error
+ * names its row); each (may be NULL) sees every stored one. Returns how many, or -1. */
+int ops_prospects_import_csv(db *d, const mf_actor *a, const char *data, size_t len,
+                             void (*each)(const mf_prospect *, void *), void *ctx, mf_error *err);
+
 /* shared by the ops files */
 /* End the transaction: commit when rc is 0, else roll back; returns 0 or -1. */
 int ops_finish(db *d, int rc, mf_error *err);

@@ -20,6 +20,9 @@ static const char *top_usage =
     "  request list|approve|reject    mailbox requests (R10)\n"
     "  outbox list [--status S]       outgoing mail and its state (R26)\n"
     "  suppression list|add           the organisation's suppression list (R25)\n"
+    "  sequence list|create|enroll|pause|resume   sequences and enrollments (R18)\n"
+    "  prospect import --csv FILE     a member's prospects from a CSV file (R18)\n"
+    "  message send --from MAILBOX    queue a one-off message (R18, R26)\n"
     "\n"
     "`mailfleet <command> --help` tells more. --db takes sqlite:PATH, a bare PATH or\n"
     "postgres://...; default from the config file, else ./mailfleet.db.\n";
@@ -118,6 +121,7 @@ int cli_main(int argc, char **argv)
         {"migrate", cli_migrate}, {"org", cli_org},
         {"user", cli_user},   {"token", cli_token},     {"mailbox", cli_mailbox},
         {"request", cli_request}, {"outbox", cli_outbox}, {"suppression", cli_suppression},
+        {"sequence", cli_sequence}, {"prospect", cli_prospect}, {"message", cli_message},
     };
     c.argc = argc - 1;
     c.argv = argv + 1;

@@ -34,4 +34,7 @@ int cli_mailbox(cli_ctx *c);
 int cli_request(cli_ctx *c);
 int cli_outbox(cli_ctx *c);
 int cli_suppression(cli_ctx *c);
+int cli_sequence(cli_ctx *c); /* cli_send.c */
+int cli_prospect(cli_ctx *c);
+int cli_message(cli_ctx *c);
 #endif
