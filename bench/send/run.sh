@@ -246,7 +246,7 @@ log_problems() { # DIR → count of warn/error lines, other than the expected on
         grep -vc -e 'system mail is not configured' -e 'is error: connection to 127.0.0.1:9' || true
 }
 raw_size() {
-    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(int(c.execute("SELECT avg(length(raw)) FROM outbox").fetchone()[0]))' "$1/mf.db"
+    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(int(c.execute("SELECT avg(length(raw)) FROM outbox_raw").fetchone()[0]))' "$1/mf.db"
 }
 
 PERF_PID=

@@ -196,41 +196,35 @@ static void on_sent(const smtp_result *r, void *arg)
     run_soon(s);
 }
 
-/* Round step 1: every answer that came in, recorded in one transaction. */
-static void record_outcomes(sender_loop *s, db *d)
+/* Round step 1, inside the round's transaction: the outcome of every answer that came in. */
+static int record_in_tx(db *d, inflight *list, mf_error *err)
 {
-    inflight *list = s->done;
-    s->done = NULL;
-    s->done_tail = &s->done;
-    if (!list) return;
-    mf_error err;
-    int any_sent = 0, count = 0;
-    for (inflight *f = list; f; f = f->next) count++;
-    if (d && db_begin(d, &err) == 0) {
-        int rc = 0;
-        for (inflight *f = list; rc == 0 && f; f = f->next) {
-            rc = outbox_finish(d, f->id, outbox_state_name(f->state),
-                               f->state == OUTBOX_SENT ? NULL : f->reason, f->recipients, f->retry,
-                               &err);
-            if (rc == 0 && f->state == OUTBOX_QUEUED && f->mailbox_id[0]) /* the day's count back */
-                rc = mailbox_count_send(d, f->mailbox_id, f->day, -1, &err);
-            if (rc == 0 && f->state == OUTBOX_SENT && f->mailbox_id[0] && f->raw) {
-                /* what we sent joins its conversation (R18 compose replies, R22 matching) */
-                ingest_source src = {.mailbox_id = f->mailbox_id,
-                                     .mailbox_address = f->address,
-                                     .folder = "Sent",
-                                     .role = "sent",
-                                     .internaldate = mf_now(),
-                                     .seen = 1};
-                ingest_message(d, &src, f->raw, strlen(f->raw));
-            }
-        }
-        if (rc < 0 || db_commit(d, &err) < 0) {
-            db_rollback(d);
-            log_errorx("outbox: cannot record the outcome of %d message(s): %s", count,
-                       err.message);
+    for (inflight *f = list; f; f = f->next) {
+        if (outbox_finish(d, f->id, outbox_state_name(f->state),
+                          f->state == OUTBOX_SENT ? NULL : f->reason, f->recipients, f->retry,
+                          err) < 0)
+            return -1;
+        if (f->state == OUTBOX_QUEUED && f->mailbox_id[0] && /* the day's count back */
+            mailbox_count_send(d, f->mailbox_id, f->day, -1, err) < 0)
+            return -1;
+        if (f->state == OUTBOX_SENT && f->mailbox_id[0] && f->raw) {
+            /* what we sent joins its conversation (R18 compose replies, R22 matching) */
+            ingest_source src = {.mailbox_id = f->mailbox_id,
+                                 .mailbox_address = f->address,
+                                 .folder = "Sent",
+                                 .role = "sent",
+                                 .internaldate = mf_now(),
+                                 .seen = 1};
+            ingest_message(d, &src, f->raw, strlen(f->raw));
         }
     }
+    return 0;
+}
+
+/* After the commit: log, mark failing accounts (R12). */
+static void recorded(sender_loop *s, db *d, inflight *list)
+{
+    int any_sent = 0;
     while (list) {
         inflight *f = list;
         list = f->next;
@@ -238,19 +232,12 @@ static void record_outcomes(sender_loop *s, db *d)
         any_sent |= sent;
         log_info("outbox: %s from %s: %s%s%s", f->id, f->address, outbox_state_name(f->state),
                  sent ? "" : " — ", sent ? "" : f->reason);
-        if (d && f->account_broken && f->mailbox_id[0]) {
+        if (f->account_broken && f->mailbox_id[0]) {
             health_target t = {f->mailbox_id, f->org_id, f->owner_id, f->address};
             char reason[400];
             snprintf(reason, sizeof(reason), "SMTP: %s", f->reason);
             health_set(d, &t, "failing", reason);
         }
-        if (f->box >= 0) {
-            s->boxes[f->box].inflight--;
-            s->boxes[f->box].due = 1; /* it may send its next message now */
-        } else {
-            s->want_system = 1;
-        }
-        s->ninflight--;
         inflight_free(f);
     }
     if (any_sent) app_mail_arrived(s->e->app);
@@ -546,31 +533,39 @@ typedef struct round_acct {
     char why[sizeof(((mf_error *)0)->message)];
 } round_acct;
 
-/* Round step 3 and 4: claim what may go now, commit, then submit. */
-static void claim_and_submit(sender_loop *s, db *d)
+typedef struct round {
+    claim *claims;
+    int nclaims, capclaims;
+    round_acct *accts;
+    int naccts;
+} round;
+
+static void round_clear(round *r)
+{
+    for (int c = 0; c < r->nclaims; c++) {
+        free(r->claims[c].mail_from);
+        free(r->claims[c].rcpts_json);
+    }
+    free(r->claims);
+    for (int a = 0; a < r->naccts; a++) json_decref(r->accts[a].settings);
+    free(r->accts);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Round step 3, inside the round's transaction: claim what may go now (see the top). */
+static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
 {
     int free_slots = s->max_inflight - s->ninflight;
-    if (free_slots <= 0) return;
-    int any = 0;
-    for (int i = 0; i < s->nboxes && !any; i++) any = s->boxes[i].due;
-    if (!any) return;
-    mf_error err;
-    if (db_begin(d, &err) < 0) return;
     time_t now = mf_now();
-    claim *claims = NULL;
-    int nclaims = 0, capclaims = 0;
-    round_acct *accts = NULL;
-    int naccts = 0;
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < s->nboxes && free_slots > 0; i++) {
+    for (int i = 0; i < s->nboxes && free_slots > 0; i++) {
         mbox *b = &s->boxes[i];
         if (!b->due) continue;
         box_facts m;
         int found = read_facts(d, b->id, &m);
+        int rc = 0;
         if (found < 0) {
-            rc = -1;
             free(m.smtp_sealed);
-            break;
+            return mf_fail_internal(err, "cannot read mailbox %s", b->id);
         }
         /* R12: a failing or disconnected mailbox does not send; R2: nor a locked seat. Its
          * mail waits; the next discovery looks again. */
@@ -589,13 +584,15 @@ static void claim_and_submit(sender_loop *s, db *d)
              * mailbox's backlog never holds up other mailboxes) */
             char next[MF_TIME_LEN];
             mf_time_format(now + sendday_seconds_to_midnight(zone, now), next);
-            if (db_exec(d, &err,
-                        "UPDATE outbox SET next_attempt_at = ? WHERE mailbox_id = ? AND status = "
-                        "'queued' AND next_attempt_at < ?",
-                        next, b->id, next, DB_END) < 0)
-                rc = -1;
+            rc = db_exec(d, err,
+                         "UPDATE outbox SET next_attempt_at = ? WHERE mailbox_id = ? AND status = "
+                         "'queued' AND next_attempt_at < ?",
+                         next, b->id, next, DB_END) < 0
+                     ? -1
+                     : 0;
             b->due = 0;
             free(m.smtp_sealed);
+            if (rc < 0) return -1;
             continue;
         }
         int k = outbox_claimable(m.connections, b->inflight, m.daily_limit, sent, m.min_gap,
@@ -606,40 +603,38 @@ static void claim_and_submit(sender_loop *s, db *d)
         }
         mf_outbox_row *rows = NULL;
         int n = 0;
-        if (outbox_due_rows(d, b->id, now, k, &rows, &n, &err) < 0) {
-            rc = -1;
+        if (outbox_due_rows(d, b->id, now, k, &rows, &n, err) < 0) {
             free(m.smtp_sealed);
-            break;
+            return -1;
         }
         if (n < k) b->due = 0; /* its due queue is empty after these */
         int acct = -1;
         for (int r = 0; rc == 0 && r < n; r++) {
             const mf_outbox_row *row = &rows[r];
             if (suppressed(d, m.org_id, row->rcpts_json)) { /* R25, at send time */
-                if (outbox_claim(d, row->id, &err) == 1 &&
+                if (outbox_claim(d, row->id, err) != 1 ||
                     outbox_finish(d, row->id, "failed",
                                   "a recipient is on the organisation's suppression list (R25)",
-                                  NULL, 0, &err) == 0)
-                    continue;
-                rc = -1;
-                break;
+                                  NULL, 0, err) < 0)
+                    rc = -1;
+                continue;
             }
-            int c = outbox_claim(d, row->id, &err);
+            int c = outbox_claim(d, row->id, err);
             if (c < 0) rc = -1;
             if (c != 1) continue; /* someone else took it */
-            if (mailbox_count_send(d, b->id, day, +1, &err) < 0) {
+            if (mailbox_count_send(d, b->id, day, +1, err) < 0) {
                 rc = -1;
                 break;
             }
             if (acct < 0) {
-                accts = xrealloc(accts, (size_t)(naccts + 1) * sizeof(*accts));
-                round_acct *ra = &accts[naccts];
+                rd->accts = xrealloc(rd->accts, (size_t)(rd->naccts + 1) * sizeof(*rd->accts));
+                round_acct *ra = &rd->accts[rd->naccts];
                 memset(ra, 0, sizeof(*ra));
                 mf_error aerr;
                 ra->ok = smtp_account_of(s, m.smtp_sealed, m.connections, &ra->a, &ra->settings,
                                          &aerr) == 0;
                 if (!ra->ok) snprintf(ra->why, sizeof(ra->why), "%s", aerr.message);
-                acct = naccts++;
+                acct = rd->naccts++;
             }
             inflight *f = xcalloc(1, sizeof(*f));
             f->s = s;
@@ -651,61 +646,114 @@ static void claim_and_submit(sender_loop *s, db *d)
             snprintf(f->address, sizeof(f->address), "%s", m.address);
             snprintf(f->day, sizeof(f->day), "%s", day);
             f->attempts = row->attempts + 1;
-            f->raw = xstrdup(row->raw);
-            if (nclaims == capclaims) {
-                capclaims = capclaims ? 2 * capclaims : 32;
-                claims = xrealloc(claims, (size_t)capclaims * sizeof(*claims));
+            f->raw = row->raw; /* taken over */
+            rows[r].raw = NULL;
+            if (rd->nclaims == rd->capclaims) {
+                rd->capclaims = rd->capclaims ? 2 * rd->capclaims : 32;
+                rd->claims = xrealloc(rd->claims, (size_t)rd->capclaims * sizeof(*rd->claims));
             }
-            claims[nclaims++] = (claim){.f = f, .mail_from = xstrdup(row->mail_from),
-                                        .rcpts_json = xstrdup(row->rcpts_json), .acct = acct};
+            rd->claims[rd->nclaims++] =
+                (claim){.f = f, .mail_from = xstrdup(row->mail_from),
+                        .rcpts_json = xstrdup(row->rcpts_json), .acct = acct};
             b->inflight++;
             free_slots--;
         }
         outbox_rows_free(&rows, n);
         free(m.smtp_sealed);
+        if (rc < 0) return -1;
     }
-    if (rc < 0 || db_commit(d, &err) < 0) {
-        db_rollback(d);
-        log_errorx("outbox: cannot claim messages: %s", err.message);
-        for (int c = 0; c < nclaims; c++) { /* nothing was committed: nothing goes out */
-            s->boxes[claims[c].f->box].inflight--;
-            s->boxes[claims[c].f->box].due = 1;
-        }
-        nclaims = -nclaims; /* free below, submit none */
+    return 0;
+}
+
+/* The round's transaction did not commit: nothing claimed may go out. */
+static void claims_dropped(sender_loop *s, round *rd)
+{
+    for (int c = 0; c < rd->nclaims; c++) {
+        inflight *f = rd->claims[c].f;
+        s->boxes[f->box].inflight--;
+        s->boxes[f->box].due = 1;
+        inflight_free(f);
     }
-    /* Committed as "sending": from here on a crash makes them "unknown", never a second send. */
-    int total = nclaims < 0 ? -nclaims : nclaims;
-    for (int c = 0; c < total; c++) {
-        claim *cl = &claims[c];
+    round_clear(rd);
+}
+
+/* Round step 4, after the commit: the claimed messages go to the SMTP sender. From here on a
+ * crash makes them "unknown", never a second send. */
+static void submit_claims(sender_loop *s, round *rd)
+{
+    for (int c = 0; c < rd->nclaims; c++) {
+        claim *cl = &rd->claims[c];
         inflight *f = cl->f;
-        if (nclaims < 0) {
-            inflight_free(f);
-        } else {
-            f->next = s->inflight;
-            s->inflight = f;
-            s->ninflight++;
-            round_acct *ra = &accts[cl->acct];
-            json_t *rcpts = json_loads(cl->rcpts_json, 0, NULL);
-            size_t n = json_is_array(rcpts) ? json_array_size(rcpts) : 0;
-            const char **list = xcalloc(n ? n : 1, sizeof(*list));
-            for (size_t r = 0; r < n; r++) list[r] = json_string_value(json_array_get(rcpts, r));
-            int src = ra->ok ? smtp_sender_submit(s->smtp, &ra->a, cl->mail_from, list, n, f->raw,
-                                                  strlen(f->raw), on_sent, f, &err)
-                             : mf_fail(&err, 500, "bad_settings", NULL, "%s", ra->why);
-            free(list);
-            json_decref(rcpts);
-            if (src < 0) { /* never reached the network: put it back */
-                smtp_result r = {.outcome = SMTP_TEMPFAIL, .failure = SMTP_FAIL_LOCAL, .text = "",
-                                 .reason = err.message};
-                on_sent(&r, f);
-            }
+        f->next = s->inflight;
+        s->inflight = f;
+        s->ninflight++;
+        round_acct *ra = &rd->accts[cl->acct];
+        json_t *rcpts = json_loads(cl->rcpts_json, 0, NULL);
+        size_t n = json_is_array(rcpts) ? json_array_size(rcpts) : 0;
+        const char **list = xcalloc(n ? n : 1, sizeof(*list));
+        for (size_t r = 0; r < n; r++) list[r] = json_string_value(json_array_get(rcpts, r));
+        mf_error err;
+        int src = ra->ok ? smtp_sender_submit(s->smtp, &ra->a, cl->mail_from, list, n, f->raw,
+                                              strlen(f->raw), on_sent, f, &err)
+                         : mf_fail(&err, 500, "bad_settings", NULL, "%s", ra->why);
+        free(list);
+        json_decref(rcpts);
+        if (src < 0) { /* never reached the network: put it back */
+            smtp_result r = {.outcome = SMTP_TEMPFAIL, .failure = SMTP_FAIL_LOCAL, .text = "",
+                             .reason = err.message};
+            on_sent(&r, f);
         }
-        free(cl->mail_from);
-        free(cl->rcpts_json);
     }
-    free(claims);
-    for (int a = 0; a < naccts; a++) json_decref(accts[a].settings);
-    free(accts);
+    round_clear(rd);
+}
+
+/* Steps 1, 3 and 4 of a round: the answers recorded and the next messages claimed in ONE
+ * transaction (one commit for the whole round), then the claimed ones submitted. */
+static void record_and_claim(sender_loop *s, db *d)
+{
+    inflight *done = s->done;
+    s->done = NULL;
+    s->done_tail = &s->done;
+    /* an answered message no longer holds its connection: its place is free for this round */
+    for (inflight *f = done; f; f = f->next) {
+        if (f->box >= 0) {
+            s->boxes[f->box].inflight--;
+            s->boxes[f->box].due = 1; /* it may send its next message now */
+        } else {
+            s->want_system = 1;
+        }
+        s->ninflight--;
+    }
+    int want_claims = 0;
+    if (s->ninflight < s->max_inflight)
+        for (int i = 0; i < s->nboxes && !want_claims; i++) want_claims = s->boxes[i].due;
+    if (!done && !want_claims) return;
+    mf_error err;
+    round rd = {0};
+    int rc = db_begin(d, &err);
+    if (rc == 0 && done) rc = record_in_tx(d, done, &err);
+    if (rc == 0 && want_claims) rc = claim_in_tx(s, d, &rd, &err);
+    if (rc == 0 && db_commit(d, &err) == 0) {
+        recorded(s, d, done);
+        submit_claims(s, &rd);
+        return;
+    }
+    db_rollback(d);
+    log_errorx("outbox: a round could not be committed (tried again next round): %s",
+               err.message);
+    claims_dropped(s, &rd);
+    /* the answers were not recorded: they count again and wait for the next round */
+    if (done) {
+        inflight *last = NULL;
+        for (inflight *f = done; f; f = f->next) {
+            if (f->box >= 0) s->boxes[f->box].inflight++;
+            s->ninflight++;
+            last = f;
+        }
+        last->next = s->done;
+        if (!s->done) s->done_tail = &last->next;
+        s->done = done;
+    }
 }
 
 static void on_round(evutil_socket_t fd, short what, void *arg)
@@ -715,7 +763,6 @@ static void on_round(evutil_socket_t fd, short what, void *arg)
     sender_loop *s = arg;
     db *d = engine_db(s->e);
     if (!d) return;
-    record_outcomes(s, d);
     if (s->want_discovery) {
         double now = mono_now(), wait = s->last_discovery + DISCOVER_MIN_MS / 1000.0 - now;
         if (wait > 0) {
@@ -731,8 +778,8 @@ static void on_round(evutil_socket_t fd, short what, void *arg)
                 log_errorx("outbox: cannot read due messages: %s", err.message);
         }
     }
+    record_and_claim(s, d);
     if (s->want_system) send_system(s, d);
-    claim_and_submit(s, d);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

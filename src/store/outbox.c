@@ -5,10 +5,12 @@
 #include "store/outbox.h"
 #include "store/store.h"
 
+/* The message comes from outbox_raw (0012), or outbox.raw for a row written before it. */
 #define OUTBOX_COLS                                                                                \
-    "id, org_id, mailbox_id, kind, status, mail_from, rcpts, raw, message_id, error, "             \
-    "recipients, conversation_id, created_by, attempts, next_attempt_at, created_at, updated_at, " \
-    "sent_at"
+    "o.id, o.org_id, o.mailbox_id, o.kind, o.status, o.mail_from, o.rcpts, "                       \
+    "COALESCE(r.raw, o.raw), o.message_id, o.error, o.recipients, o.conversation_id, "             \
+    "o.created_by, o.attempts, o.next_attempt_at, o.created_at, o.updated_at, o.sent_at"
+#define OUTBOX_FROM " FROM outbox o LEFT JOIN outbox_raw r ON r.outbox_id = o.id "
 
 void mf_outbox_row_clear(mf_outbox_row *r)
 {
@@ -64,11 +66,13 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
     if (db_exec(d, err,
                 "INSERT INTO outbox (id, org_id, mailbox_id, kind, unique_key, status, mail_from, "
                 "rcpts, raw, message_id, conversation_id, created_by, attempts, next_attempt_at, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, '', ?, ?, ?, 0, ?, "
                 "?, ?)",
                 out_id, m->org_id, m->mailbox_id, m->kind, m->unique_key, m->mail_from,
-                m->rcpts_json, m->raw, m->message_id, m->conversation_id, m->created_by, due, now,
-                now, DB_END) < 0)
+                m->rcpts_json, m->message_id, m->conversation_id, m->created_by, due, now,
+                now, DB_END) < 0 ||
+        db_exec(d, err, "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", out_id, m->raw,
+                DB_END) < 0)
         return -1;
     *created = 1;
     return 0;
@@ -77,7 +81,7 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
 int outbox_get(db *d, const char *id, mf_outbox_row *r, mf_error *err)
 {
     memset(r, 0, sizeof(*r));
-    return store_get_one(d, "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?", id, row_fill, r,
+    return store_get_one(d, "SELECT " OUTBOX_COLS OUTBOX_FROM "WHERE o.id = ?", id, row_fill, r,
                          "message", err);
 }
 
@@ -158,9 +162,9 @@ int outbox_due_rows(db *d, const char *mailbox_id, time_t now, int limit, mf_out
     mf_time_format(now, t);
     /* COALESCE keeps the planners off the (status, next_attempt_at) indexes: the mailbox's
      * queue is read in id order from outbox_mailbox_queue and stops after `limit` due rows */
-    char *sql = xasprintf("SELECT " OUTBOX_COLS " FROM outbox WHERE %s AND status = 'queued' AND "
-                          "COALESCE(next_attempt_at, '') <= ? ORDER BY id LIMIT %d",
-                          mailbox_id ? "mailbox_id = ?" : "mailbox_id IS NULL", limit);
+    char *sql = xasprintf("SELECT " OUTBOX_COLS OUTBOX_FROM "WHERE %s AND o.status = 'queued' "
+                          "AND COALESCE(o.next_attempt_at, '') <= ? ORDER BY o.id LIMIT %d",
+                          mailbox_id ? "o.mailbox_id = ?" : "o.mailbox_id IS NULL", limit);
     db_stmt *st = db_prepare(d, sql, err);
     free(sql);
     if (!st) return -1;

@@ -217,7 +217,8 @@ def _(env):
     m = expect(env.req("GET", "/messages/%s" % oid, S.ann.token), 200)
     check(m["status"] in ("queued", "sending", "sent", "unknown") and m.get("message_id"),
           short(m, 800))
-    raw, created_by = env.sql("SELECT raw, created_by FROM outbox WHERE id = ?", (oid,))[0]
+    raw, created_by = env.sql("SELECT r.raw, o.created_by FROM outbox o JOIN outbox_raw r ON "
+                              "r.outbox_id = o.id WHERE o.id = ?", (oid,))[0]
     check("Subject: From the shell" in raw and "ada@prospect.test" in raw
           and "Cc: bob@prospect.test" in raw and "Hello from the command line." in raw,
           "raw message: %r" % raw[:600])
@@ -225,7 +226,7 @@ def _(env):
     body = write(env, "body.txt", "From a file.\n")
     oid2 = ok(env, "message", "send", "--from", S.ann_mb["id"], "--to", "cid@prospect.test",
               "--subject", "File body", "--body-file", body).strip()
-    raw2 = env.sql("SELECT raw FROM outbox WHERE id = ?", (oid2,))[0][0]
+    raw2 = env.sql("SELECT raw FROM outbox_raw WHERE outbox_id = ?", (oid2,))[0][0]
     check("From a file." in raw2, "body file: %r" % raw2[:400])
     audit = env.sql("SELECT actor_id FROM audit_log WHERE action = 'message.queue' AND "
                     "target_id = ?", (oid,))
