@@ -73,6 +73,7 @@ typedef struct mbox {
     char id[MF_ID_LEN];
     int inflight; /* claimed and not yet recorded */
     int due;      /* may have due messages: look at its queue in the next round */
+    int connections; /* its smtp_connections when last read (0: not read yet) */
 } mbox;
 
 struct sender_loop {
@@ -560,6 +561,7 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
     for (int i = 0; i < s->nboxes && free_slots > 0; i++) {
         mbox *b = &s->boxes[i];
         if (!b->due) continue;
+        if (b->connections && b->inflight >= b->connections) continue; /* busy: not read */
         box_facts m;
         int found = read_facts(d, b->id, &m);
         int rc = 0;
@@ -575,6 +577,7 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
             free(m.smtp_sealed);
             continue;
         }
+        b->connections = m.min_gap > 0 ? 1 : m.connections > 0 ? m.connections : 1;
         const sendday_zone *zone = engine_zone(s->e, m.tz);
         char day[SENDDAY_KEY_LEN];
         sendday_day_key(zone, now, day);
