@@ -173,10 +173,10 @@ phase_end() {
     local m c
     m=$(machine_ticks)
     c=$(cpu_ticks "$@")
-    awk -v a="$PH_M" -v b="$m" -v c0="$PH_C" -v c1="$c" -v hz="$TICK" 'BEGIN {
+    awk -v a="$PH_M" -v b="$m" -v c0="$PH_C" -v c1="$c" -v hz="$TICK" -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
         split(a, x, " "); split(b, y, " "); d = y[2] - x[2]
-        printf "\"cpu_s\": %.2f, \"machine_busy_pct\": %.0f", (c1 - c0) / hz,
-            (d > 0) ? 100 * (y[1] - x[1]) / d : 0 }'
+        printf "\"cpu_s\": %.2f, \"machine_busy_pct\": %.0f, \"load1\": %s", (c1 - c0) / hz,
+            (d > 0) ? 100 * (y[1] - x[1]) / d : 0, l }'
 }
 
 # --- the sink ----------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ log_problems() { # DIR → count of warn/error lines, other than the expected on
         grep -vc -e 'system mail is not configured' -e 'is error: connection to 127.0.0.1:9' || true
 }
 raw_size() {
-    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(int(c.execute("SELECT avg(length(raw)) FROM outbox").fetchone()[0]))' "$1/mf.db"
+    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); t="outbox_raw" if c.execute("SELECT 1 FROM sqlite_master WHERE name = ?", ("outbox_raw",)).fetchone() else "outbox"; print(int(c.execute("SELECT avg(length(raw)) FROM %s" % t).fetchone()[0]))' "$1/mf.db"
 }
 
 PERF_PID=
@@ -291,7 +291,7 @@ run_e2e() { # ROUND
     phase_begin "$MF_PID"
     /usr/bin/time -f '%U %S %M' -o "$d/driver.time" \
         python3 "$DRIVER" queue "$MF_URL" "$TOKEN" "$d/mailboxes" "$TMP/text.txt" "$COUNT" "$CLIENTS" \
-        "$d/mf.db" wait >"$d/out.json" || { tail -5 "$d/serve.log" >&2; die "mailfleet e2e failed"; }
+        "$d/mf.db" wait >"$d/out.json" || { grep -v " info " "$d/serve.log" | tail -60 >&2; die "mailfleet e2e failed"; }
     c1=$(phase_end "$MF_PID")
     perf_stop "e2e"
     out=$(cat "$d/out.json")
@@ -457,6 +457,7 @@ def add(name, what, seconds_key, label):
         "cpu": med([r["cpu_s"] for r in rs if "cpu_s" in r]) if any("cpu_s" in r for r in rs) else None,
         "client_cpu": med([r["client_cpu_s"] for r in rs if "client_cpu_s" in r]) if any("client_cpu_s" in r for r in rs) else None,
         "busy": med([r["machine_busy_pct"] for r in rs if "machine_busy_pct" in r]) if any("machine_busy_pct" in r for r in rs) else None,
+        "load": med([r["load1"] for r in rs if "load1" in r]) if any("load1" in r for r in rs) else None,
         "rows": rs,
     }
 add("e2e", "e2e", "total_s", "mailfleet e2e: first POST -> all sent")
@@ -468,10 +469,11 @@ add("nmnd", "nodemailer-nodelay", "seconds", "nodemailer pool %s + TCP_NODELAY" 
 print()
 print("mailfleet %s (git %s); %d messages, ~%s bytes, %s mailboxes, %s HTTP clients; medians of %s"
       % (bin_id, git_id, count, size, mboxes, clients, runs))
-print("machine %s%% busy before the runs; 'busy' = whole machine during the phase (2 CPUs)" % idle)
+print("machine %s%% busy before the runs; 'busy' = whole machine during the phase (2 CPUs); "
+      "'load' = 1-minute load average (uptime) at the end of the phase" % idle)
 print()
-print("| what | msg/s (median) | each round | peak RSS MB | CPU s (proc) | CPU s (client) | busy % |")
-print("|---|---:|---|---:|---:|---:|---:|")
+print("| what | msg/s (median) | each round | peak RSS MB | CPU s (proc) | CPU s (client) | busy % | load |")
+print("|---|---:|---|---:|---:|---:|---:|---:|")
 for k in ("e2e", "queue", "send", "source", "nm", "nmnd"):
     if k not in res:
         continue
@@ -479,8 +481,9 @@ for k in ("e2e", "queue", "send", "source", "nm", "nmnd"):
     cpu = "%.1f" % v["cpu"] if v["cpu"] is not None else "-"
     ccpu = "%.1f" % v["client_cpu"] if v["client_cpu"] is not None else "-"
     busy = "%.0f" % v["busy"] if v["busy"] is not None else "-"
-    print("| %s | %s | %s | %.0f | %s | %s | %s |" % (v["label"], fmt_rate(v["rate"]).strip(),
-          " ".join("%.0f" % x for x in v["rates"]), v["hwm"], cpu, ccpu, busy))
+    load = "%.1f" % v["load"] if v["load"] is not None else "-"
+    print("| %s | %s | %s | %.0f | %s | %s | %s | %s |" % (v["label"], fmt_rate(v["rate"]).strip(),
+          " ".join("%.0f" % x for x in v["rates"]), v["hwm"], cpu, ccpu, busy, load))
 print()
 print("CPU s (proc): mailfleet for the mailfleet rows, smtp-sink for the others; CPU s (client): the")
 print("HTTP driver (python) / smtp-source / node. Peak RSS: mailfleet's VmHWM, else /usr/bin/time.")

@@ -161,6 +161,9 @@ int h_mailboxes_patch(api_req *r)
     if (rc == 0 && p.time_zone && !app_zone_known(p.time_zone))
         rc = api_bad(r, "time_zone", "is not a time zone name such as Europe/Paris");
     if (rc == 0) rc = jin_int(r, b, "min_gap_seconds", 0, 0, 86400, &p.min_gap_seconds, NULL);
+    if (rc == 0)
+        rc = jin_int(r, b, "smtp_connections", 0, 1, MF_SMTP_CONNECTIONS_MAX,
+                     &p.smtp_connections, NULL);
     if (rc == 0) rc = api_read_server(r, b, "imap", 0, &imap);
     if (rc == 0) rc = api_read_server(r, b, "smtp", 0, &smtp);
     p.imap_json = imap;

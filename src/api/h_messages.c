@@ -60,7 +60,7 @@ int h_messages_send(api_req *r)
     free(cc);
     json_decref(b);
     if (rc < 0) return -1;
-    app_wake_engine(r->app);
+    app_wake_outbox(r->app);
     return api_ok(r, 202, json_pack("{s:s,s:s}", "id", id, "status", "queued"));
 }
 

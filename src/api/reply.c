@@ -140,6 +140,7 @@ void write_mailbox(strbuf *sb, const mf_mailbox *m)
     jw_kv_str(sb, &f, "created_at", m->created_at);
     jw_kv_str(sb, &f, "time_zone", m->time_zone[0] ? m->time_zone : "UTC");
     jw_kv_int(sb, &f, "min_gap_seconds", m->min_gap_seconds);
+    jw_kv_int(sb, &f, "smtp_connections", m->smtp_connections > 0 ? m->smtp_connections : 1);
     jw_key(sb, &f, "sync");
     int g = 1;
     strbuf_add(sb, "{", 1);

@@ -143,6 +143,12 @@ void app_wake_engine(mf_app *app)
     if (app->wake) app->wake(app->wake_arg);
 }
 
+void app_wake_outbox(mf_app *app)
+{
+    if (app->wake_outbox) app->wake_outbox(app->wake_arg);
+    else app_wake_engine(app);
+}
+
 void app_mail_arrived(mf_app *app)
 {
     pthread_mutex_lock(&app->mail_mu);

@@ -17,6 +17,7 @@ typedef struct mf_app {
     /* the engine running in this process, if any (set by `serve`): woken when the API changes
      * mailboxes; NULL in `mailfleet api`, where workers notice changes on their next tick */
     void (*wake)(void *arg);
+    void (*wake_outbox)(void *arg); /* only the outbox runner (a message was queued) */
     void *wake_arg;
     /* new-mail signal from the engine to long-polling API calls in this process */
     pthread_mutex_t mail_mu;
@@ -43,6 +44,8 @@ int app_zone_known(const char *name);
 int app_day_key(const char *tz, time_t t, char out[11]);
 /* Tell the engine (when one runs in this process) that mailboxes changed. */
 void app_wake_engine(mf_app *app);
+/* Tell the engine's outbox runner (when one runs in this process) that mail was queued. */
+void app_wake_outbox(mf_app *app);
 /* Engine side: messages were stored. API side: wait (at most timeout_ms) until the sequence
  * passes seen; returns the current sequence. */
 void app_mail_arrived(mf_app *app);

@@ -213,6 +213,10 @@ int ops_mailbox_update(mf_app *app, db *d, const mf_actor *a, const char *id,
         out->min_gap_seconds = p->min_gap_seconds;
         json_array_append_new(changed, json_string("min_gap_seconds"));
     }
+    if (p->smtp_connections > 0) {
+        out->smtp_connections = p->smtp_connections;
+        json_array_append_new(changed, json_string("smtp_connections"));
+    }
     if (rc == 0) rc = mailboxes_update_settings(d, out, err);
     if (rc == 0 && (p->imap_json || p->smtp_json)) { /* new credentials: reconnect (R12) */
         char *imap = p->imap_json ? mf_seal(&app->key, p->imap_json) : NULL;

@@ -61,6 +61,7 @@ typedef struct mf_mailbox_patch {
     int daily_limit;                     /* LIMIT_UNSET = unchanged */
     const char *time_zone;               /* NULL = unchanged (R15: the local day) */
     int min_gap_seconds;                 /* -1 = unchanged (R15) */
+    int smtp_connections;                /* 0 = unchanged; 1-10 parallel SMTP connections */
     const char *imap_json, *smtp_json;   /* NULL = unchanged; either set = reconnect */
 } mf_mailbox_patch;
 int ops_mailbox_update(mf_app *app, db *d, const mf_actor *a, const char *id,
@@ -172,6 +173,11 @@ int ops_conversation_typing(db *d, const mf_actor *a, const char *id, int force,
                             mf_conversation *out, mf_error *err);
 /* 409 conversation_taken with error.taken_by / taken_until (always -1). */
 int ops_conversation_taken(const mf_conversation *c, mf_error *err);
+/* ---- prospects from a CSV file (prospect_ops.c) ---- */
+/* R18: every row of the file becomes a prospect of the actor, in one transaction (an error
+ * names its row); each (may be NULL) sees every stored one. Returns how many, or -1. */
+int ops_prospects_import_csv(db *d, const mf_actor *a, const char *data, size_t len,
+                             void (*each)(const mf_prospect *, void *), void *ctx, mf_error *err);
 
 /* shared by the ops files */
 /* End the transaction: commit when rc is 0, else roll back; returns 0 or -1. */

@@ -21,6 +21,9 @@ static const char *top_usage =
     "  outbox list [--status S]       outgoing mail and its state (R26)\n"
     "  suppression list|add           the organisation's suppression list (R25)\n"
     "  invite create|list|revoke      invite an address to connect its mailbox (R14)\n"
+    "  sequence list|create|enroll|pause|resume   sequences and enrollments (R18)\n"
+    "  prospect import --csv FILE     a member's prospects from a CSV file (R18)\n"
+    "  message send --from MAILBOX    queue a one-off message (R18, R26)\n"
     "\n"
     "`mailfleet <command> --help` tells more. --db takes sqlite:PATH, a bare PATH or\n"
     "postgres://...; default from the config file, else ./mailfleet.db.\n";
@@ -120,6 +123,7 @@ int cli_main(int argc, char **argv)
         {"user", cli_user},   {"token", cli_token},     {"mailbox", cli_mailbox},
         {"request", cli_request}, {"outbox", cli_outbox}, {"suppression", cli_suppression},
         {"invite", cli_invite},
+        {"sequence", cli_sequence}, {"prospect", cli_prospect}, {"message", cli_message},
     };
     c.argc = argc - 1;
     c.argv = argv + 1;

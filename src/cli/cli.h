@@ -35,4 +35,7 @@ int cli_request(cli_ctx *c);
 int cli_outbox(cli_ctx *c);
 int cli_suppression(cli_ctx *c);
 int cli_invite(cli_ctx *c); /* cli_invite.c */
+int cli_sequence(cli_ctx *c); /* cli_send.c */
+int cli_prospect(cli_ctx *c);
+int cli_message(cli_ctx *c);
 #endif

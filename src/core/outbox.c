@@ -58,3 +58,18 @@ enum outbox_state outbox_recover(enum outbox_state s)
 {
     return s == OUTBOX_SENDING ? OUTBOX_UNKNOWN : s;
 }
+
+int outbox_claimable(int connections, int inflight, int daily_limit, int sent_today,
+                     int min_gap_seconds, time_t last_send, time_t now, int overall_free)
+{
+    if (connections < 1) connections = 1;
+    int k = connections - inflight;
+    if (daily_limit - sent_today < k) k = daily_limit - sent_today;
+    if (overall_free < k) k = overall_free;
+    if (min_gap_seconds > 0) {
+        /* the gap is between two sends: never two at once, and not before it has passed */
+        if (inflight > 0 || (last_send && now < last_send + min_gap_seconds)) return 0;
+        if (k > 1) k = 1;
+    }
+    return k > 0 ? k : 0;
+}

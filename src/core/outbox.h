@@ -32,6 +32,14 @@ bool outbox_state_final(enum outbox_state s);
  * deferrals the message fails. */
 enum outbox_state outbox_after_attempt(enum outbox_outcome o, int attempts, int max_attempts,
                                        time_t now, time_t *retry_at);
+/* How many more messages a mailbox may claim (queued → sending) right now, so that with
+ * several in flight the limits stay exact: at most `connections` of its messages in flight
+ * (inflight already are); R15: sends counted at claim, so sent_today (in-flight included) +
+ * claimed never passes daily_limit; with a minimum gap, one at a time and only once
+ * last_send + min_gap has passed (last_send 0: never sent); at most overall_free over all
+ * mailboxes. 0 when none may go now. */
+int outbox_claimable(int connections, int inflight, int daily_limit, int sent_today,
+                     int min_gap_seconds, time_t last_send, time_t now, int overall_free);
 /* On start-up: a message found "sending" was in flight when the process died. */
 enum outbox_state outbox_recover(enum outbox_state s);
 #endif

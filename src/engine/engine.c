@@ -191,6 +191,14 @@ static void shut_down(engine *e)
     work_pool_free(&e->parse_pool); /* after the sessions: their batches are only freed */
 }
 
+static void on_outbox_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    engine *e = arg;
+    sender_wake(e->sender);
+}
+
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -224,6 +232,12 @@ static void engine_wake_cb(void *arg)
     engine_wake(arg);
 }
 
+static void engine_wake_outbox_cb(void *arg)
+{
+    engine *e = arg;
+    if (e && e->running) event_active(e->outbox_wake_ev, 0, 0);
+}
+
 engine *engine_start(mf_app *app, mf_error *err)
 {
     static int threads_ready;
@@ -245,6 +259,7 @@ engine *engine_start(mf_app *app, mf_error *err)
     e->parse_pool = work_pool_new(e->base, app->cfg.parse_threads);
     e->wake_ev = event_new(e->base, -1, 0, on_wake, e);
     e->api_wake_ev = event_new(e->base, -1, 0, on_api_wake, e);
+    e->outbox_wake_ev = event_new(e->base, -1, 0, on_outbox_wake, e);
     e->stop_ev = event_new(e->base, -1, 0, on_stop, e);
     e->tick_ev = event_new(e->base, -1, EV_PERSIST, on_wake, e);
     e->slot_ev = event_new(e->base, -1, 0, on_slot, e);
@@ -259,6 +274,7 @@ engine *engine_start(mf_app *app, mf_error *err)
         event_free(e->slot_ev);
         event_free(e->trim_ev);
         event_free(e->api_wake_ev);
+        event_free(e->outbox_wake_ev);
         event_free(e->wake_ev);
         event_free(e->stop_ev);
         event_free(e->tick_ev);
@@ -273,6 +289,7 @@ engine *engine_start(mf_app *app, mf_error *err)
     e->webhooks = webhook_worker_start(app, &werr);
     if (!e->webhooks) log_errorx("engine: webhooks will not be delivered: %s", werr.message);
     app->wake = engine_wake_cb;
+    app->wake_outbox = engine_wake_outbox_cb;
     app->wake_arg = e;
     return e;
 }
@@ -288,6 +305,7 @@ void engine_stop(engine **ep)
     engine *e = *ep;
     *ep = NULL;
     e->app->wake = NULL;
+    e->app->wake_outbox = NULL;
     e->app->wake_arg = NULL;
     webhook_worker_stop(&e->webhooks);
     if (e->running) {
@@ -297,6 +315,7 @@ void engine_stop(engine **ep)
     work_pool_free(&e->parse_pool);
     event_free(e->wake_ev);
     event_free(e->api_wake_ev);
+    event_free(e->outbox_wake_ev);
     event_free(e->stop_ev);
     event_free(e->tick_ev);
     event_free(e->slot_ev);

@@ -16,6 +16,7 @@ struct engine {
     mf_app *app;
     struct event_base *base;
     struct event *wake_ev, *api_wake_ev, *tick_ev, *stop_ev; /* api_wake: also sequences */
+    struct event *outbox_wake_ev;                            /* a message was queued */
     SSL_CTX *ssl_ctx;
     struct session **sessions;
     size_t nsessions, cap;

@@ -1,7 +1,21 @@
-/* sender.c — the engine's outbox runner (R15, R26): every second (and when woken) it takes
- * the queued messages that are due, checks each mailbox's daily limit in its own time zone and
- * its minimum gap, claims the message (queued → sending, and the send counted, committed
- * BEFORE any network step), hands it to the SMTP sender, and records the outcome:
+/* sender.c — the engine's outbox runner (R15, R26). It works in rounds, run every second, when
+ * woken (a message was queued) and when SMTP results come in:
+ *
+ *   1. record the results that came in, all in one transaction;
+ *   2. find the mailboxes with due mail (one query; when woken, at most every DISCOVER_MIN_MS);
+ *   3. claim, in ONE transaction: for every mailbox that may have due mail and has a free
+ *      connection, read its settings and take as many of its oldest due messages as
+ *      core/outbox.c outbox_claimable() allows — its smtp_connections minus those in flight,
+ *      what is left of its daily limit in its own time zone (sends are counted at claim, so
+ *      in-flight ones count), its minimum gap (then one at a time), the overall
+ *      smtp_max_connections — and claim each one (queued → sending, the send counted); commit;
+ *   4. only after that commit, hand the claimed messages to the SMTP sender (the network step).
+ *
+ * A message is claimed only when a connection can take it at once, so a crash leaves at most
+ * smtp_connections messages of a mailbox "unknown". The claim is an UPDATE conditional on
+ * "queued", so no message goes to two connections (nor to two engines). Different messages'
+ * transitions share commits; each message's transition is committed before its next network
+ * step. What an attempt comes to:
  *
  *   accepted           → sent; the message is stored in its conversation (direction out)
  *   5xx                → failed (per-recipient outcomes kept)
@@ -16,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <jansson.h>
@@ -33,22 +48,12 @@
 #include "util/log.h"
 
 #define MAX_ATTEMPTS 8
-
-struct inflight;
-
-#define MAX_INFLIGHT 512 /* messages handed to the SMTP sender and not yet answered */
-
-struct sender_loop {
-    engine *e;
-    struct inflight *inflight;
-    int ninflight;
-    smtp_sender *smtp;
-    struct event *tick;
-};
+#define DISCOVER_MIN_MS 50 /* woken more often than this: the due query waits */
 
 typedef struct inflight {
-    struct inflight *next; /* the loop's list, so nothing leaks when it stops mid-send */
-    sender_loop *s;
+    struct inflight *next; /* in flight, or done and waiting to be recorded */
+    struct sender_loop *s;
+    int box; /* index in s->boxes; -1 for system mail */
     char id[MF_ID_LEN];
     char mailbox_id[MF_ID_LEN];
     char org_id[MF_ID_LEN];
@@ -56,22 +61,75 @@ typedef struct inflight {
     char address[MF_ADDR_MAX];
     char day[SENDDAY_KEY_LEN];
     int attempts;
+    char *raw; /* what was sent: stored in its conversation once accepted */
+    /* the outcome, once in */
+    enum outbox_state state;
+    time_t retry;
+    int account_broken;
+    char *error, *recipients, *reason;
 } inflight;
 
-/* The SMTP settings of a mailbox as an account; strings owned by *json (free both). */
-static int smtp_account_of(sender_loop *s, const char *mailbox_id, smtp_account *a, json_t **json,
-                           mf_error *err)
+typedef struct mbox {
+    char id[MF_ID_LEN];
+    int inflight; /* claimed and not yet recorded */
+    int due;      /* may have due messages: look at its queue in the next round */
+    int connections; /* its smtp_connections when last read (0: not read yet) */
+} mbox;
+
+struct sender_loop {
+    engine *e;
+    inflight *inflight;               /* handed to the SMTP sender */
+    inflight *done, **done_tail;      /* answered, to be recorded */
+    int ninflight, max_inflight;      /* claimed and not yet recorded; smtp_max_connections */
+    smtp_sender *smtp;
+    struct event *tick, *round, *later;
+    mbox *boxes;
+    int nboxes, capboxes;
+    int want_discovery, want_system;
+    double last_discovery; /* monotonic seconds */
+};
+
+static double mono_now(void)
 {
-    db *d = engine_db(s->e);
-    if (!d) return mf_fail_internal(err, "no database");
-    db_stmt *st = db_prepare(d, "SELECT smtp_sealed FROM mailboxes WHERE id = ?", err);
-    if (!st) return -1;
-    db_bind_text(st, 1, mailbox_id);
-    char *sealed = NULL;
-    if (db_step(st) == DB_ROW) sealed = store_dup(st, 0, "");
-    db_finalize(&st);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int box_index(sender_loop *s, const char *id)
+{
+    for (int i = 0; i < s->nboxes; i++)
+        if (strcmp(s->boxes[i].id, id) == 0) return i;
+    if (s->nboxes == s->capboxes) {
+        s->capboxes = s->capboxes ? 2 * s->capboxes : 32;
+        s->boxes = xrealloc(s->boxes, (size_t)s->capboxes * sizeof(*s->boxes));
+    }
+    mbox *b = &s->boxes[s->nboxes];
+    memset(b, 0, sizeof(*b));
+    snprintf(b->id, sizeof(b->id), "%s", id);
+    return s->nboxes++;
+}
+
+static void inflight_free(inflight *f)
+{
+    free(f->raw);
+    free(f->error);
+    free(f->recipients);
+    free(f->reason);
+    free(f);
+}
+
+static void run_soon(sender_loop *s)
+{
+    event_active(s->round, 0, 0);
+}
+
+/* The SMTP settings of a mailbox (its sealed JSON) as an account; strings owned by *json. */
+static int smtp_account_of(sender_loop *s, const char *sealed, int connections, smtp_account *a,
+                           json_t **json, mf_error *err)
+{
+    *json = NULL;
     char *plain = sealed && *sealed ? mf_unseal(&s->e->app->key, sealed) : NULL;
-    free(sealed);
     if (!plain) return mf_fail(err, 500, "bad_settings", NULL, "the SMTP settings cannot be read");
     *json = json_loads(plain, 0, NULL);
     mf_secret_free(&plain);
@@ -92,7 +150,7 @@ static int smtp_account_of(sender_loop *s, const char *mailbox_id, smtp_account 
     a->username = user;
     a->password = pass;
     a->ca_file = s->e->app->cfg.ca_file;
-    a->max_connections = 1;
+    a->max_connections = (unsigned)(connections > 0 ? connections : 1);
     return 0;
 }
 
@@ -108,36 +166,49 @@ static json_t *recipients_json(const smtp_result *r)
     return arr;
 }
 
+/* The SMTP sender's answer (engine thread): kept until the next round records it. */
 static void on_sent(const smtp_result *r, void *arg)
 {
     inflight *f = arg;
     sender_loop *s = f->s;
-    db *d = engine_db(s->e);
     /* Refused credentials or a certificate that does not verify say the mailbox's settings
      * are wrong, not the message: it waits (deferred) while the mailbox is failing (R12). */
-    int account_broken = r->outcome == SMTP_PERMFAIL &&
-                         (r->failure == SMTP_FAIL_AUTH || r->failure == SMTP_FAIL_TLS);
-    enum outbox_outcome o = r->outcome == SMTP_SENT                   ? OUTBOX_ACCEPTED
-                            : account_broken                          ? OUTBOX_DEFERRED
-                            : r->outcome == SMTP_PERMFAIL             ? OUTBOX_REFUSED
-                            : r->maybe_sent                           ? OUTBOX_LOST_AFTER_DATA
-                                                                      : OUTBOX_DEFERRED;
-    time_t retry = 0;
-    enum outbox_state next = outbox_after_attempt(o, f->attempts, MAX_ATTEMPTS, mf_now(), &retry);
+    f->account_broken = r->outcome == SMTP_PERMFAIL &&
+                        (r->failure == SMTP_FAIL_AUTH || r->failure == SMTP_FAIL_TLS);
+    enum outbox_outcome o = r->outcome == SMTP_SENT       ? OUTBOX_ACCEPTED
+                            : f->account_broken           ? OUTBOX_DEFERRED
+                            : r->outcome == SMTP_PERMFAIL ? OUTBOX_REFUSED
+                            : r->maybe_sent               ? OUTBOX_LOST_AFTER_DATA
+                                                          : OUTBOX_DEFERRED;
+    f->state = outbox_after_attempt(o, f->attempts, MAX_ATTEMPTS, mf_now(), &f->retry);
     json_t *rj = recipients_json(r);
-    char *rtext = json_dumps(rj, JSON_COMPACT);
+    f->recipients = json_dumps(rj, JSON_COMPACT);
     json_decref(rj);
-    mf_error err;
-    mf_outbox_row row;
-    memset(&row, 0, sizeof(row));
-    if (d && db_begin(d, &err) == 0) {
-        int rc = outbox_finish(d, f->id, outbox_state_name(next),
-                               next == OUTBOX_SENT ? NULL : (*r->reason ? r->reason : r->text),
-                               rtext, retry, &err);
-        if (rc == 0 && next == OUTBOX_QUEUED && f->mailbox_id[0]) /* the day's count back */
-            rc = mailbox_count_send(d, f->mailbox_id, f->day, -1, &err);
-        if (rc == 0 && next == OUTBOX_SENT && f->mailbox_id[0] &&
-            outbox_get(d, f->id, &row, &err) == 0) {
+    f->reason = xstrdup(*r->reason ? r->reason : r->text ? r->text : "");
+    for (inflight **pp = &s->inflight; *pp; pp = &(*pp)->next) {
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    }
+    f->next = NULL;
+    *s->done_tail = f;
+    s->done_tail = &f->next;
+    run_soon(s);
+}
+
+/* Round step 1, inside the round's transaction: the outcome of every answer that came in. */
+static int record_in_tx(db *d, inflight *list, mf_error *err)
+{
+    for (inflight *f = list; f; f = f->next) {
+        if (outbox_finish(d, f->id, outbox_state_name(f->state),
+                          f->state == OUTBOX_SENT ? NULL : f->reason, f->recipients, f->retry,
+                          err) < 0)
+            return -1;
+        if (f->state == OUTBOX_QUEUED && f->mailbox_id[0] && /* the day's count back */
+            mailbox_count_send(d, f->mailbox_id, f->day, -1, err) < 0)
+            return -1;
+        if (f->state == OUTBOX_SENT && f->mailbox_id[0] && f->raw) {
             /* what we sent joins its conversation (R18 compose replies, R22 matching) */
             ingest_source src = {.mailbox_id = f->mailbox_id,
                                  .mailbox_address = f->address,
@@ -145,33 +216,42 @@ static void on_sent(const smtp_result *r, void *arg)
                                  .role = "sent",
                                  .internaldate = mf_now(),
                                  .seen = 1};
-            ingest_message(d, &src, row.raw, strlen(row.raw));
-        }
-        mf_outbox_row_clear(&row);
-        if (rc < 0 || db_commit(d, &err) < 0) {
-            db_rollback(d);
-            log_errorx("outbox: cannot record the outcome of %s: %s", f->id, err.message);
+            ingest_message(d, &src, f->raw, strlen(f->raw));
         }
     }
-    log_info("outbox: %s from %s: %s%s%s", f->id, f->address, outbox_state_name(next),
-             next == OUTBOX_SENT ? "" : " — ", next == OUTBOX_SENT ? "" : r->reason);
-    if (d && account_broken && f->mailbox_id[0]) {
-        health_target t = {f->mailbox_id, f->org_id, f->owner_id, f->address};
-        char reason[400];
-        snprintf(reason, sizeof(reason), "SMTP: %s", *r->reason ? r->reason : r->text);
-        health_set(d, &t, "failing", reason);
-    }
-    free(rtext);
-    for (inflight **pp = &s->inflight; *pp; pp = &(*pp)->next) {
-        if (*pp == f) {
-            *pp = f->next;
-            s->ninflight--;
-            break;
+    return 0;
+}
+
+/* After the commit: log, mark failing accounts (R12). */
+static void recorded(sender_loop *s, db *d, inflight *list)
+{
+    int any_sent = 0;
+    while (list) {
+        inflight *f = list;
+        list = f->next;
+        int sent = f->state == OUTBOX_SENT;
+        any_sent |= sent;
+        log_info("outbox: %s from %s: %s%s%s", f->id, f->address, outbox_state_name(f->state),
+                 sent ? "" : " — ", sent ? "" : f->reason);
+        if (f->account_broken && f->mailbox_id[0]) {
+            health_target t = {f->mailbox_id, f->org_id, f->owner_id, f->address};
+            char reason[400];
+            snprintf(reason, sizeof(reason), "SMTP: %s", f->reason);
+            health_set(d, &t, "failing", reason);
         }
+        inflight_free(f);
     }
-    free(f);
-    event_active(s->tick, 0, 0); /* that mailbox may send its next message now */
-    if (next == OUTBOX_SENT) app_mail_arrived(s->e->app);
+    if (any_sent) app_mail_arrived(s->e->app);
+}
+
+static void mark_due(const char *mailbox_id, void *arg)
+{
+    sender_loop *s = arg;
+    if (!*mailbox_id) s->want_system = 1;
+    else {
+        int i = box_index(s, mailbox_id); /* may move s->boxes */
+        s->boxes[i].due = 1;
+    }
 }
 
 /* The system mailer's account from "smtp[s]://[user:pass@]host[:port]" (R28); the strings point
@@ -224,15 +304,27 @@ static int system_account(const char *url, smtp_account *a, char *buf, size_t le
     return 0;
 }
 
-static void send_system(sender_loop *s, db *d, const mf_outbox_row *row)
+/* System mail (R28): one message at a time, claimed and committed alone. */
+static void send_system(sender_loop *s, db *d)
 {
+    s->want_system = 0;
     const mf_config *cfg = &s->e->app->cfg;
     smtp_account acct;
     char buf[1024];
+    if (s->ninflight >= s->max_inflight) return;
+    for (inflight *f = s->inflight; f; f = f->next)
+        if (f->box < 0) return; /* the one in flight comes back first */
     if (!cfg->system_smtp[0] || system_account(cfg->system_smtp, &acct, buf, sizeof(buf)) < 0)
         return; /* stays queued until the system mailer is configured */
     acct.ca_file = cfg->ca_file;
     mf_error err;
+    mf_outbox_row *rows = NULL;
+    int n = 0;
+    if (outbox_due_rows(d, NULL, mf_now(), 1, &rows, &n, &err) < 0 || n == 0) {
+        outbox_rows_free(&rows, n);
+        return;
+    }
+    const mf_outbox_row *row = &rows[0];
     int claimed = 0;
     if (db_begin(d, &err) == 0) {
         claimed = outbox_claim(d, row->id, &err) == 1;
@@ -241,9 +333,13 @@ static void send_system(sender_loop *s, db *d, const mf_outbox_row *row)
             claimed = 0;
         }
     }
-    if (!claimed) return;
+    if (!claimed) {
+        outbox_rows_free(&rows, n);
+        return;
+    }
     inflight *f = xcalloc(1, sizeof(*f));
     f->s = s;
+    f->box = -1;
     snprintf(f->id, sizeof(f->id), "%s", row->id);
     snprintf(f->address, sizeof(f->address), "system mailer");
     f->attempts = row->attempts + 1;
@@ -256,6 +352,7 @@ static void send_system(sender_loop *s, db *d, const mf_outbox_row *row)
                                      strlen(row->raw), on_sent, f, &err)
                 : mf_fail(&err, 400, "invalid_request", NULL, "no recipient");
     json_decref(rcpts);
+    outbox_rows_free(&rows, n);
     if (rc < 0) {
         smtp_result r = {.outcome = SMTP_TEMPFAIL, .failure = SMTP_FAIL_LOCAL, .text = "",
                          .reason = err.message};
@@ -358,67 +455,14 @@ static void mail_notifications(sender_loop *s, db *d)
     free(p);
 }
 
-/* One due message: limits, claim, submit. */
-static void send_one(const mf_outbox_row *row, void *arg)
+/* R25: is any recipient on the organisation's suppression list? (checked at send time) */
+static int suppressed(db *d, const char *org_id, const char *rcpts_json)
 {
-    sender_loop *s = arg;
-    db *d = engine_db(s->e);
-    if (!d || s->ninflight >= MAX_INFLIGHT) return; /* the next tick takes it */
-    /* One message of a mailbox at a time: it is claimed ("sending") only when it can go at
-     * once, so a crash leaves at most one message per mailbox "unknown" (R26). */
-    for (inflight *f = s->inflight; f; f = f->next)
-        if (strcmp(f->mailbox_id, row->mailbox_id) == 0) return;
-    if (!row->mailbox_id[0]) {
-        send_system(s, d, row);
-        return;
-    }
-    mf_mailbox m;
-    memset(&m, 0, sizeof(m));
-    mf_error err;
-    if (mailboxes_get(d, row->mailbox_id, &m, &err) < 0) return;
-    char tz[SENDDAY_ZONE_NAME_MAX] = "UTC";
-    db_stmt *st = db_prepare(d, "SELECT time_zone, min_gap_seconds, last_send_at FROM mailboxes "
-                                "WHERE id = ?", NULL);
-    int64_t gap = 0;
-    time_t last = 0;
-    if (st) {
-        db_bind_text(st, 1, m.id);
-        if (db_step(st) == DB_ROW) {
-            store_copy(tz, sizeof(tz), st, 0);
-            gap = db_col_int64(st, 1);
-            const char *l = db_col_text(st, 2);
-            if (l) mf_time_parse(l, &last);
-        }
-        db_finalize(&st);
-    }
-    time_t now = mf_now();
-    int usable = strcmp(m.status, "failing") != 0 && strcmp(m.status, "disconnected") != 0;
-    mf_user owner;
-    if (usable && users_get(d, m.owner_id, &owner, NULL) == 0 && owner.locked)
-        usable = 0; /* R2: a locked seat does not send; its mail waits */
-    char day[SENDDAY_KEY_LEN];
-    sendday_day_key(engine_zone(s->e, tz), now, day);
-    int sent = mailbox_sent_on(d, m.id, day, NULL);
-    /* R15: over the limit waits for the next local day (moved there, so a full mailbox's
-     * backlog never holds up other mailboxes); the gap spaces sends out */
-    if (usable && sent >= 0 && sent >= m.daily_limit) {
-        char next[MF_TIME_LEN];
-        mf_time_format(now + sendday_seconds_to_midnight(engine_zone(s->e, tz), now), next);
-        db_exec(d, NULL,
-                "UPDATE outbox SET next_attempt_at = ? WHERE mailbox_id = ? AND status = 'queued' "
-                "AND next_attempt_at < ?",
-                next, m.id, next, DB_END);
-    }
-    if (!usable || sent < 0 || sent >= m.daily_limit || (gap > 0 && last && now < last + gap)) {
-        mf_mailbox_clear(&m);
-        return;
-    }
-    /* R25: the suppression list is checked at send time, not only when queued */
-    json_t *rc_list = json_loads(row->rcpts_json, 0, NULL);
+    json_t *list = json_loads(rcpts_json, 0, NULL);
     size_t i;
     json_t *v;
     int blocked = 0;
-    json_array_foreach(rc_list, i, v)
+    json_array_foreach(list, i, v)
     {
         char norm[MF_ADDR_MAX];
         const char *a = json_string_value(v);
@@ -426,71 +470,321 @@ static void send_one(const mf_outbox_row *row, void *arg)
         db_stmt *q = db_prepare(d, "SELECT 1 FROM suppressions WHERE org_id = ? AND "
                                    "address_norm = ?", NULL);
         if (!q) continue;
-        db_bind_text(q, 1, m.org_id);
+        db_bind_text(q, 1, org_id);
         db_bind_text(q, 2, norm);
         blocked |= db_step(q) == DB_ROW;
         db_finalize(&q);
     }
-    json_decref(rc_list);
-    if (blocked) {
-        if (db_begin(d, &err) == 0) {
-            int ok = outbox_claim(d, row->id, &err) == 1 &&
-                     outbox_finish(d, row->id, "failed",
-                                   "a recipient is on the organisation's suppression list (R25)",
-                                   NULL, 0, &err) == 0;
-            if (ok) db_commit(d, &err);
-            else db_rollback(d);
-        }
-        mf_mailbox_clear(&m);
-        return;
-    }
-    int claimed = 0;
-    if (db_begin(d, &err) == 0) {
-        claimed = outbox_claim(d, row->id, &err);
-        if (claimed == 1 && mailbox_count_send(d, m.id, day, +1, &err) < 0) claimed = -1;
-        if (claimed == 1) {
-            if (db_commit(d, &err) < 0) claimed = -1;
-        } else {
-            db_rollback(d);
-        }
-    }
-    if (claimed != 1) {
-        mf_mailbox_clear(&m);
-        return;
-    }
-    /* Committed as "sending": from here on a crash makes it "unknown", never a second send. */
-    inflight *f = xcalloc(1, sizeof(*f));
-    f->s = s;
-    snprintf(f->id, sizeof(f->id), "%s", row->id);
-    snprintf(f->mailbox_id, sizeof(f->mailbox_id), "%s", m.id);
-    snprintf(f->org_id, sizeof(f->org_id), "%s", m.org_id);
-    snprintf(f->owner_id, sizeof(f->owner_id), "%s", m.owner_id);
-    snprintf(f->address, sizeof(f->address), "%s", m.address);
-    snprintf(f->day, sizeof(f->day), "%s", day);
-    f->attempts = row->attempts + 1;
-    f->next = s->inflight;
-    s->inflight = f;
-    s->ninflight++;
-    mf_mailbox_clear(&m);
+    json_decref(list);
+    return blocked;
+}
 
-    smtp_account acct;
-    json_t *settings = NULL;
-    json_t *rcpts = json_loads(row->rcpts_json, 0, NULL);
-    size_t n = json_is_array(rcpts) ? json_array_size(rcpts) : 0;
-    const char **list = xcalloc(n ? n : 1, sizeof(*list));
-    for (size_t i = 0; i < n; i++) list[i] = json_string_value(json_array_get(rcpts, i));
-    int rc = smtp_account_of(s, f->mailbox_id, &acct, &settings, &err);
-    if (rc == 0)
-        rc = smtp_sender_submit(s->smtp, &acct, row->mail_from, list, n, row->raw,
-                                strlen(row->raw), on_sent, f, &err);
-    free(list);
-    json_decref(rcpts);
-    json_decref(settings);
-    if (rc < 0) { /* never reached the network: put it back */
-        smtp_result r = {.outcome = SMTP_TEMPFAIL, .failure = SMTP_FAIL_LOCAL, .text = "",
-                         .reason = err.message};
-        on_sent(&r, f);
+/* What the claim step reads of a mailbox (inside its transaction). */
+typedef struct box_facts {
+    char org_id[MF_ID_LEN], owner_id[MF_ID_LEN], address[MF_ADDR_MAX], status[16];
+    char tz[SENDDAY_ZONE_NAME_MAX], sent_day[SENDDAY_KEY_LEN];
+    int daily_limit, sent_today, min_gap, connections, locked;
+    time_t last_send;
+    char *smtp_sealed;
+} box_facts;
+
+static int read_facts(db *d, const char *id, box_facts *b)
+{
+    memset(b, 0, sizeof(*b));
+    db_stmt *st = db_prepare(d,
+                             "SELECT m.org_id, m.owner_id, m.address, m.status, m.time_zone, "
+                             "m.sent_day, m.daily_limit, m.sent_today, m.min_gap_seconds, "
+                             "m.smtp_connections, u.seat, m.last_send_at, m.smtp_sealed FROM "
+                             "mailboxes m JOIN users u ON u.id = m.owner_id WHERE m.id = ?",
+                             NULL);
+    if (!st) return -1;
+    db_bind_text(st, 1, id);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        store_copy(b->org_id, sizeof(b->org_id), st, 0);
+        store_copy(b->owner_id, sizeof(b->owner_id), st, 1);
+        store_copy(b->address, sizeof(b->address), st, 2);
+        store_copy(b->status, sizeof(b->status), st, 3);
+        store_copy(b->tz, sizeof(b->tz), st, 4);
+        store_copy(b->sent_day, sizeof(b->sent_day), st, 5);
+        b->daily_limit = (int)db_col_int64(st, 6);
+        b->sent_today = (int)db_col_int64(st, 7);
+        b->min_gap = (int)db_col_int64(st, 8);
+        b->connections = (int)db_col_int64(st, 9);
+        const char *seat = db_col_text(st, 10);
+        b->locked = seat && strcmp(seat, "locked") == 0;
+        const char *l = db_col_text(st, 11);
+        if (l) mf_time_parse(l, &b->last_send);
+        b->smtp_sealed = store_dup(st, 12, "");
     }
+    db_finalize(&st);
+    if (!b->tz[0]) snprintf(b->tz, sizeof(b->tz), "UTC");
+    return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+}
+
+/* A message claimed in this round, handed to the SMTP sender after the commit. */
+typedef struct claim {
+    inflight *f;
+    char *mail_from, *rcpts_json;
+    int acct; /* index in the round's accounts */
+} claim;
+
+typedef struct round_acct {
+    smtp_account a;
+    json_t *settings;
+    int ok;
+    char why[sizeof(((mf_error *)0)->message)];
+} round_acct;
+
+typedef struct round {
+    claim *claims;
+    int nclaims, capclaims;
+    round_acct *accts;
+    int naccts;
+} round;
+
+static void round_clear(round *r)
+{
+    for (int c = 0; c < r->nclaims; c++) {
+        free(r->claims[c].mail_from);
+        free(r->claims[c].rcpts_json);
+    }
+    free(r->claims);
+    for (int a = 0; a < r->naccts; a++) json_decref(r->accts[a].settings);
+    free(r->accts);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Round step 3, inside the round's transaction: claim what may go now (see the top). */
+static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
+{
+    int free_slots = s->max_inflight - s->ninflight;
+    time_t now = mf_now();
+    for (int i = 0; i < s->nboxes && free_slots > 0; i++) {
+        mbox *b = &s->boxes[i];
+        if (!b->due) continue;
+        if (b->connections && b->inflight >= b->connections) continue; /* busy: not read */
+        box_facts m;
+        int found = read_facts(d, b->id, &m);
+        int rc = 0;
+        if (found < 0) {
+            free(m.smtp_sealed);
+            return mf_fail_internal(err, "cannot read mailbox %s", b->id);
+        }
+        /* R12: a failing or disconnected mailbox does not send; R2: nor a locked seat. Its
+         * mail waits; the next discovery looks again. */
+        if (!found || strcmp(m.status, "failing") == 0 || strcmp(m.status, "disconnected") == 0 ||
+            m.locked) {
+            b->due = 0;
+            free(m.smtp_sealed);
+            continue;
+        }
+        b->connections = m.min_gap > 0 ? 1 : m.connections > 0 ? m.connections : 1;
+        const sendday_zone *zone = engine_zone(s->e, m.tz);
+        char day[SENDDAY_KEY_LEN];
+        sendday_day_key(zone, now, day);
+        int sent = strcmp(m.sent_day, day) == 0 ? m.sent_today : 0;
+        if (sent >= m.daily_limit) {
+            /* R15: over the limit waits for the next local day (moved there, so a full
+             * mailbox's backlog never holds up other mailboxes) */
+            char next[MF_TIME_LEN];
+            mf_time_format(now + sendday_seconds_to_midnight(zone, now), next);
+            rc = db_exec(d, err,
+                         "UPDATE outbox SET next_attempt_at = ? WHERE mailbox_id = ? AND status = "
+                         "'queued' AND next_attempt_at < ?",
+                         next, b->id, next, DB_END) < 0
+                     ? -1
+                     : 0;
+            b->due = 0;
+            free(m.smtp_sealed);
+            if (rc < 0) return -1;
+            continue;
+        }
+        int k = outbox_claimable(m.connections, b->inflight, m.daily_limit, sent, m.min_gap,
+                                 m.last_send, now, free_slots);
+        if (k <= 0) { /* busy, or inside its gap: stays due, looked at again next round */
+            free(m.smtp_sealed);
+            continue;
+        }
+        mf_outbox_row *rows = NULL;
+        int n = 0;
+        if (outbox_due_rows(d, b->id, now, k, &rows, &n, err) < 0) {
+            free(m.smtp_sealed);
+            return -1;
+        }
+        if (n < k) b->due = 0; /* its due queue is empty after these */
+        int acct = -1;
+        for (int r = 0; rc == 0 && r < n; r++) {
+            const mf_outbox_row *row = &rows[r];
+            if (suppressed(d, m.org_id, row->rcpts_json)) { /* R25, at send time */
+                if (outbox_claim(d, row->id, err) != 1 ||
+                    outbox_finish(d, row->id, "failed",
+                                  "a recipient is on the organisation's suppression list (R25)",
+                                  NULL, 0, err) < 0)
+                    rc = -1;
+                continue;
+            }
+            int c = outbox_claim(d, row->id, err);
+            if (c < 0) rc = -1;
+            if (c != 1) continue; /* someone else took it */
+            if (mailbox_count_send(d, b->id, day, +1, err) < 0) {
+                rc = -1;
+                break;
+            }
+            if (acct < 0) {
+                rd->accts = xrealloc(rd->accts, (size_t)(rd->naccts + 1) * sizeof(*rd->accts));
+                round_acct *ra = &rd->accts[rd->naccts];
+                memset(ra, 0, sizeof(*ra));
+                mf_error aerr;
+                ra->ok = smtp_account_of(s, m.smtp_sealed, m.connections, &ra->a, &ra->settings,
+                                         &aerr) == 0;
+                if (!ra->ok) snprintf(ra->why, sizeof(ra->why), "%s", aerr.message);
+                acct = rd->naccts++;
+            }
+            inflight *f = xcalloc(1, sizeof(*f));
+            f->s = s;
+            f->box = i;
+            snprintf(f->id, sizeof(f->id), "%s", row->id);
+            snprintf(f->mailbox_id, sizeof(f->mailbox_id), "%s", b->id);
+            snprintf(f->org_id, sizeof(f->org_id), "%s", m.org_id);
+            snprintf(f->owner_id, sizeof(f->owner_id), "%s", m.owner_id);
+            snprintf(f->address, sizeof(f->address), "%s", m.address);
+            snprintf(f->day, sizeof(f->day), "%s", day);
+            f->attempts = row->attempts + 1;
+            f->raw = row->raw; /* taken over */
+            rows[r].raw = NULL;
+            if (rd->nclaims == rd->capclaims) {
+                rd->capclaims = rd->capclaims ? 2 * rd->capclaims : 32;
+                rd->claims = xrealloc(rd->claims, (size_t)rd->capclaims * sizeof(*rd->claims));
+            }
+            rd->claims[rd->nclaims++] =
+                (claim){.f = f, .mail_from = xstrdup(row->mail_from),
+                        .rcpts_json = xstrdup(row->rcpts_json), .acct = acct};
+            b->inflight++;
+            free_slots--;
+        }
+        outbox_rows_free(&rows, n);
+        free(m.smtp_sealed);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+/* The round's transaction did not commit: nothing claimed may go out. */
+static void claims_dropped(sender_loop *s, round *rd)
+{
+    for (int c = 0; c < rd->nclaims; c++) {
+        inflight *f = rd->claims[c].f;
+        s->boxes[f->box].inflight--;
+        s->boxes[f->box].due = 1;
+        inflight_free(f);
+    }
+    round_clear(rd);
+}
+
+/* Round step 4, after the commit: the claimed messages go to the SMTP sender. From here on a
+ * crash makes them "unknown", never a second send. */
+static void submit_claims(sender_loop *s, round *rd)
+{
+    for (int c = 0; c < rd->nclaims; c++) {
+        claim *cl = &rd->claims[c];
+        inflight *f = cl->f;
+        f->next = s->inflight;
+        s->inflight = f;
+        s->ninflight++;
+        round_acct *ra = &rd->accts[cl->acct];
+        json_t *rcpts = json_loads(cl->rcpts_json, 0, NULL);
+        size_t n = json_is_array(rcpts) ? json_array_size(rcpts) : 0;
+        const char **list = xcalloc(n ? n : 1, sizeof(*list));
+        for (size_t r = 0; r < n; r++) list[r] = json_string_value(json_array_get(rcpts, r));
+        mf_error err;
+        int src = ra->ok ? smtp_sender_submit(s->smtp, &ra->a, cl->mail_from, list, n, f->raw,
+                                              strlen(f->raw), on_sent, f, &err)
+                         : mf_fail(&err, 500, "bad_settings", NULL, "%s", ra->why);
+        free(list);
+        json_decref(rcpts);
+        if (src < 0) { /* never reached the network: put it back */
+            smtp_result r = {.outcome = SMTP_TEMPFAIL, .failure = SMTP_FAIL_LOCAL, .text = "",
+                             .reason = err.message};
+            on_sent(&r, f);
+        }
+    }
+    round_clear(rd);
+}
+
+/* Steps 1, 3 and 4 of a round: the answers recorded and the next messages claimed in ONE
+ * transaction (one commit for the whole round), then the claimed ones submitted. */
+static void record_and_claim(sender_loop *s, db *d)
+{
+    inflight *done = s->done;
+    s->done = NULL;
+    s->done_tail = &s->done;
+    /* an answered message no longer holds its connection: its place is free for this round */
+    for (inflight *f = done; f; f = f->next) {
+        if (f->box >= 0) {
+            s->boxes[f->box].inflight--;
+            s->boxes[f->box].due = 1; /* it may send its next message now */
+        } else {
+            s->want_system = 1;
+        }
+        s->ninflight--;
+    }
+    int want_claims = 0;
+    if (s->ninflight < s->max_inflight)
+        for (int i = 0; i < s->nboxes && !want_claims; i++) want_claims = s->boxes[i].due;
+    if (!done && !want_claims) return;
+    mf_error err;
+    round rd = {0};
+    int rc = db_begin(d, &err);
+    if (rc == 0 && done) rc = record_in_tx(d, done, &err);
+    if (rc == 0 && want_claims) rc = claim_in_tx(s, d, &rd, &err);
+    if (rc == 0 && db_commit(d, &err) == 0) {
+        recorded(s, d, done);
+        submit_claims(s, &rd);
+        return;
+    }
+    db_rollback(d);
+    log_errorx("outbox: a round could not be committed (tried again next round): %s",
+               err.message);
+    claims_dropped(s, &rd);
+    /* the answers were not recorded: they count again and wait for the next round */
+    if (done) {
+        inflight *last = NULL;
+        for (inflight *f = done; f; f = f->next) {
+            if (f->box >= 0) s->boxes[f->box].inflight++;
+            s->ninflight++;
+            last = f;
+        }
+        last->next = s->done;
+        if (!s->done) s->done_tail = &last->next;
+        s->done = done;
+    }
+}
+
+static void on_round(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sender_loop *s = arg;
+    db *d = engine_db(s->e);
+    if (!d) return;
+    if (s->want_discovery) {
+        double now = mono_now(), wait = s->last_discovery + DISCOVER_MIN_MS / 1000.0 - now;
+        if (wait > 0) {
+            if (!evtimer_pending(s->later, NULL)) {
+                struct timeval tv = {.tv_sec = 0, .tv_usec = (long)(wait * 1e6) + 1};
+                evtimer_add(s->later, &tv);
+            }
+        } else {
+            mf_error err;
+            s->want_discovery = 0;
+            s->last_discovery = now;
+            if (outbox_due_mailboxes(d, mf_now(), mark_due, s, &err) < 0)
+                log_errorx("outbox: cannot read due messages: %s", err.message);
+        }
+    }
+    record_and_claim(s, d);
+    if (s->want_system) send_system(s, d);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -499,11 +793,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     sender_loop *s = arg;
     db *d = engine_db(s->e);
-    mf_error err;
-    if (!d || s->ninflight >= MAX_INFLIGHT) return;
+    if (!d) return;
     mail_notifications(s, d);
-    if (outbox_due(d, mf_now(), MAX_INFLIGHT, send_one, s, &err) < 0)
-        log_errorx("outbox: cannot read due messages: %s", err.message);
+    s->want_discovery = 1;
+    s->last_discovery = 0;
+    on_round(-1, 0, s);
 }
 
 void sender_recover(engine *e)
@@ -521,21 +815,29 @@ sender_loop *sender_start(engine *e, mf_error *err)
 {
     sender_loop *s = xcalloc(1, sizeof(*s));
     s->e = e;
-    smtp_sender_limits lim = {.max_connections = 32};
+    s->done_tail = &s->done;
+    s->max_inflight = e->app->cfg.smtp_max_connections > 0 ? e->app->cfg.smtp_max_connections : 32;
+    smtp_sender_limits lim = {.max_connections = (unsigned)s->max_inflight};
     s->smtp = smtp_sender_new(e->base, &lim, err);
     if (!s->smtp) {
         free(s);
         return NULL;
     }
     s->tick = event_new(e->base, -1, EV_PERSIST, on_tick, s);
+    s->round = event_new(e->base, -1, 0, on_round, s);
+    s->later = evtimer_new(e->base, on_round, s);
     struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
     event_add(s->tick, &tv);
+    s->want_discovery = 1;
+    run_soon(s);
     return s;
 }
 
 void sender_wake(sender_loop *s)
 {
-    if (s) event_active(s->tick, 0, 0);
+    if (!s) return;
+    s->want_discovery = 1;
+    run_soon(s);
 }
 
 void sender_free(sender_loop **sp)
@@ -544,11 +846,16 @@ void sender_free(sender_loop **sp)
     sender_loop *s = *sp;
     *sp = NULL;
     smtp_sender_free(&s->smtp); /* in-flight messages stay "sending" → unknown at next start */
-    while (s->inflight) {
-        inflight *f = s->inflight;
-        s->inflight = f->next;
-        free(f);
-    }
+    inflight *lists[2] = {s->inflight, s->done};
+    for (int i = 0; i < 2; i++)
+        while (lists[i]) {
+            inflight *f = lists[i];
+            lists[i] = f->next;
+            inflight_free(f);
+        }
     if (s->tick) event_free(s->tick);
+    if (s->round) event_free(s->round);
+    if (s->later) event_free(s->later);
+    free(s->boxes);
     free(s);
 }

@@ -11,7 +11,8 @@
 #define MAILBOX_COLS                                                                               \
     "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
     "is_default, sender_name, signature, daily_limit, sent_today, master_id, created_at, "          \
-    "messages_imported, backfill_done, last_sync_at, time_zone, sent_day, min_gap_seconds"
+    "messages_imported, backfill_done, last_sync_at, time_zone, sent_day, min_gap_seconds, "     \
+    "smtp_connections"
 
 #define MAILBOX_INSERT_COLS                                                                        \
     "id, org_id, owner_id, address, address_norm, kind, status, status_reason, status_since, "     \
@@ -83,6 +84,7 @@ static void mailbox_from_row(db_stmt *st, void *out)
     store_copy(m->last_sync_at, sizeof(m->last_sync_at), st, 18);
     store_copy(m->time_zone, sizeof(m->time_zone), st, 19);
     m->min_gap_seconds = (int)db_col_int64(st, 21);
+    m->smtp_connections = (int)db_col_int64(st, 22);
     /* R15: a count left from an earlier local day is not today's */
     const char *sent_day = db_col_text(st, 20);
     char today[11];
@@ -150,7 +152,7 @@ int mailboxes_update_settings(db *d, const mf_mailbox *m, mf_error *err)
     db_stmt *st = db_prepare(
         d,
         "UPDATE mailboxes SET sender_name = ?, signature = ?, daily_limit = ?, time_zone = ?, "
-        "min_gap_seconds = ? WHERE id = ?",
+        "min_gap_seconds = ?, smtp_connections = ? WHERE id = ?",
         err);
     if (!st) return -1;
     db_bind_text(st, 1, m->sender_name);
@@ -158,7 +160,8 @@ int mailboxes_update_settings(db *d, const mf_mailbox *m, mf_error *err)
     db_bind_int64(st, 3, m->daily_limit);
     db_bind_text(st, 4, m->time_zone[0] ? m->time_zone : "UTC");
     db_bind_int64(st, 5, m->min_gap_seconds);
-    db_bind_text(st, 6, m->id);
+    db_bind_int64(st, 6, m->smtp_connections > 0 ? m->smtp_connections : 1);
+    db_bind_text(st, 7, m->id);
     int rc = db_step(st) == DB_DONE ? 0 : -1;
     db_finalize(&st);
     return rc;

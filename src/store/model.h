@@ -10,6 +10,7 @@
 #include "util/ids.h"
 
 #define MF_NAME_MAX 256
+#define MF_SMTP_CONNECTIONS_MAX 10 /* a mailbox's parallel SMTP connections: 1..this */
 
 typedef struct mf_org {
     char id[MF_ID_LEN];
@@ -51,6 +52,7 @@ typedef struct mf_mailbox {
     char created_at[MF_TIME_LEN];
     char time_zone[128];     /* R15: the day sent_today counts is local to this zone */
     int min_gap_seconds;     /* R15: at least this long between two sends */
+    int smtp_connections;    /* outbox messages of this mailbox in flight at once (1-10) */
     /* sync progress (R13) */
     int64_t messages_imported;
     int backfill_done;

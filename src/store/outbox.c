@@ -5,10 +5,12 @@
 #include "store/outbox.h"
 #include "store/store.h"
 
+/* The message comes from outbox_raw (0012), or outbox.raw for a row written before it. */
 #define OUTBOX_COLS                                                                                \
-    "id, org_id, mailbox_id, kind, status, mail_from, rcpts, raw, message_id, error, "             \
-    "recipients, conversation_id, created_by, attempts, next_attempt_at, created_at, updated_at, " \
-    "sent_at"
+    "o.id, o.org_id, o.mailbox_id, o.kind, o.status, o.mail_from, o.rcpts, "                       \
+    "COALESCE(r.raw, o.raw), o.message_id, o.error, o.recipients, o.conversation_id, "             \
+    "o.created_by, o.attempts, o.next_attempt_at, o.created_at, o.updated_at, o.sent_at"
+#define OUTBOX_FROM " FROM outbox o LEFT JOIN outbox_raw r ON r.outbox_id = o.id "
 
 void mf_outbox_row_clear(mf_outbox_row *r)
 {
@@ -64,11 +66,13 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
     if (db_exec(d, err,
                 "INSERT INTO outbox (id, org_id, mailbox_id, kind, unique_key, status, mail_from, "
                 "rcpts, raw, message_id, conversation_id, created_by, attempts, next_attempt_at, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, '', ?, ?, ?, 0, ?, "
                 "?, ?)",
                 out_id, m->org_id, m->mailbox_id, m->kind, m->unique_key, m->mail_from,
-                m->rcpts_json, m->raw, m->message_id, m->conversation_id, m->created_by, due, now,
-                now, DB_END) < 0)
+                m->rcpts_json, m->message_id, m->conversation_id, m->created_by, due, now,
+                now, DB_END) < 0 ||
+        db_exec(d, err, "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", out_id, m->raw,
+                DB_END) < 0)
         return -1;
     *created = 1;
     return 0;
@@ -77,7 +81,7 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
 int outbox_get(db *d, const char *id, mf_outbox_row *r, mf_error *err)
 {
     memset(r, 0, sizeof(*r));
-    return store_get_one(d, "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?", id, row_fill, r,
+    return store_get_one(d, "SELECT " OUTBOX_COLS OUTBOX_FROM "WHERE o.id = ?", id, row_fill, r,
                          "message", err);
 }
 
@@ -121,6 +125,72 @@ int outbox_due(db *d, time_t now, int limit, void (*each)(const mf_outbox_row *,
     }
     free(ids);
     return rc == DB_ERROR ? -1 : n;
+}
+
+int outbox_due_mailboxes(db *d, time_t now, void (*each)(const char *mailbox_id, void *),
+                         void *ctx, mf_error *err)
+{
+    char t[MF_TIME_LEN];
+    mf_time_format(now, t);
+    db_stmt *st = db_prepare(d, "SELECT DISTINCT COALESCE(mailbox_id, '') FROM outbox WHERE "
+                                "status = 'queued' AND next_attempt_at <= ?", err);
+    if (!st) return -1;
+    db_bind_text(st, 1, t);
+    char (*ids)[MF_ID_LEN] = NULL;
+    int n = 0, cap = 0, rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 32;
+            ids = xrealloc(ids, (size_t)cap * sizeof(*ids));
+        }
+        store_copy(ids[n++], MF_ID_LEN, st, 0);
+    }
+    db_finalize(&st);
+    for (int i = 0; rc != DB_ERROR && i < n; i++) each(ids[i], ctx);
+    free(ids);
+    if (rc == DB_ERROR) return mf_fail_internal(err, "cannot read the due mailboxes");
+    return n;
+}
+
+int outbox_due_rows(db *d, const char *mailbox_id, time_t now, int limit, mf_outbox_row **rows,
+                    int *n, mf_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    if (limit <= 0) return 0;
+    char t[MF_TIME_LEN];
+    mf_time_format(now, t);
+    /* COALESCE keeps the planners off the (status, next_attempt_at) indexes: the mailbox's
+     * queue is read in id order from outbox_mailbox_queue and stops after `limit` due rows */
+    char *sql = xasprintf("SELECT " OUTBOX_COLS OUTBOX_FROM "WHERE %s AND o.status = 'queued' "
+                          "AND COALESCE(o.next_attempt_at, '') <= ? ORDER BY o.id LIMIT %d",
+                          mailbox_id ? "o.mailbox_id = ?" : "o.mailbox_id IS NULL", limit);
+    db_stmt *st = db_prepare(d, sql, err);
+    free(sql);
+    if (!st) return -1;
+    int k = 1;
+    if (mailbox_id) db_bind_text(st, k++, mailbox_id);
+    db_bind_text(st, k, t);
+    int rc = DB_DONE;
+    mf_outbox_row *out = xcalloc((size_t)limit, sizeof(*out));
+    while (*n < limit && (rc = db_step(st)) == DB_ROW)
+        row_fill(st, &out[(*n)++]);
+    db_finalize(&st);
+    if (rc == DB_ERROR) {
+        outbox_rows_free(&out, *n);
+        *n = 0;
+        return mf_fail_internal(err, "cannot read the outbox");
+    }
+    *rows = out;
+    return 0;
+}
+
+void outbox_rows_free(mf_outbox_row **rows, int n)
+{
+    if (!rows || !*rows) return;
+    for (int i = 0; i < n; i++) mf_outbox_row_clear(&(*rows)[i]);
+    free(*rows);
+    *rows = NULL;
 }
 
 int outbox_claim(db *d, const char *id, mf_error *err)

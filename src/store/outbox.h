@@ -52,6 +52,15 @@ int outbox_recover_sending(db *d, mf_error *err);
  * up the others), at most limit; the row is valid during each. */
 int outbox_due(db *d, time_t now, int limit, void (*each)(const mf_outbox_row *, void *),
                void *ctx, mf_error *err);
+/* The mailboxes with queued messages due at now, each once ("" for system mail); for the
+ * parallel runner, which then reads each mailbox's queue with outbox_due_rows. */
+int outbox_due_mailboxes(db *d, time_t now, void (*each)(const char *mailbox_id, void *),
+                         void *ctx, mf_error *err);
+/* The oldest (at most limit) queued messages of one mailbox (NULL: system mail) due at now, in
+ * id order (the outbox_mailbox_queue index); *rows is an array of *n (outbox_rows_free). */
+int outbox_due_rows(db *d, const char *mailbox_id, time_t now, int limit, mf_outbox_row **rows,
+                    int *n, mf_error *err);
+void outbox_rows_free(mf_outbox_row **rows, int n);
 /* queued → sending (attempts + 1): 1 when claimed, 0 when someone else did, -1 error. */
 int outbox_claim(db *d, const char *id, mf_error *err);
 /* sending → state, with the error text and per-recipient JSON; retry_at for "queued". */

@@ -79,6 +79,7 @@ void mf_config_defaults(mf_config *c)
     c->assignment_check_seconds = 60;
     c->api_cache = 1;
     c->api_batch = 1;
+    c->smtp_max_connections = 32;
     set_generic(c, default_generic, NULL);
 }
 
@@ -175,6 +176,9 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "api_batch") == 0) {
         if (parse_int(key, v, 0, 1, &n, err) < 0) return -1;
         c->api_batch = (int)n;
+    } else if (strcmp(key, "smtp_max_connections") == 0) {
+        if (parse_int(key, v, 1, 1000, &n, err) < 0) return -1;
+        c->smtp_max_connections = (int)n;
     } else if (strcmp(key, "generic_local_parts") == 0) {
         return set_generic(c, v, err);
     } else {
@@ -284,6 +288,7 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_ASSIGNMENT_CHECK_SECONDS", "assignment_check_seconds"},
         {"MAILFLEET_API_CACHE", "api_cache"},
         {"MAILFLEET_API_BATCH", "api_batch"},
+        {"MAILFLEET_SMTP_MAX_CONNECTIONS", "smtp_max_connections"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);

@@ -36,6 +36,7 @@ typedef struct mf_config {
     int assignment_check_seconds; /* 60: how often unassigned conversations are checked (R21) */
     int api_cache;              /* 1: keep GET answers and token lookups per HTTP thread */
     int api_batch;              /* 1: group-commit the batched write routes (SQLite) */
+    int smtp_max_connections;   /* 32: SMTP connections of the outbox at once, all mailboxes */
     int generic_count;          /* R6 */
     char *generic_local_parts[MF_MAX_GENERIC];
     int session_idle_seconds;   /* 43200: a console session ends after this long unused */

@@ -190,8 +190,9 @@ def invite(env, who, address, kind="shared", status=201, code=None, **extra):
 
 def outbox_of(env, invite_id):
     """(raw, rcpts, kind, status) of the invite's latest email."""
-    rows = env.sql("SELECT o.raw, o.rcpts, o.kind, o.status FROM outbox o JOIN invites i ON "
-                   "i.outbox_id = o.id WHERE i.id = ?", (invite_id,))
+    rows = env.sql("SELECT r.raw, o.rcpts, o.kind, o.status FROM outbox o JOIN invites i ON "
+                   "i.outbox_id = o.id JOIN outbox_raw r ON r.outbox_id = o.id WHERE i.id = ?",
+                   (invite_id,))
     check(rows, "invite %s has no email in the outbox" % invite_id)
     return rows[0]
 

@@ -22,6 +22,11 @@ come back), and smtp-sink (a server that answers 4xx), from tests/lab/.
            than UTC now): 8 queued -> 5 sent, 3 wait (due no earlier than the next local
            midnight); the next local day -> the rest go out. sent_today of a past day reads 0.
            Messages waiting for their mailbox's next day do not hold up other mailboxes.
+  issue 4  smtp_connections (PATCH, 1-10, default 1): with 3 and an SMTP server that takes 1 s to
+           answer each message, 3 of a mailbox's messages are in flight at once and never more;
+           daily_limit 7 with 3 in flight: of 10 exactly 7 are sent, sent_today never above 7
+           (in-flight sends are counted), no message is sent twice; min_gap_seconds: one at a
+           time again.
   R25/R18/R12  a suppressed recipient -> 422 recipient_suppressed (and one suppressed while its
            message waits is not sent to); someone else's mailbox -> 403/404; a failing mailbox
            -> 422 mailbox_not_connected.
@@ -87,7 +92,7 @@ ENGINE_ENV = {
     "MAILFLEET_IMAP_IDLE_SECONDS": "300",
     "MAILFLEET_IMAP_POLL_SECONDS": "300",
 }
-USERS = ["alice", "alice2", "bob", "carol", "erin", "kim", "dave", "fay", "hal"]
+USERS = ["alice", "alice2", "bob", "carol", "erin", "kim", "dave", "fay", "hal", "pat"]
 PROSPECT = "prospect.test"
 N_KILL = 200           # messages in the kill -9 test
 KILL_CLAIM = 120       # of which the runner may take this many before the kill
@@ -365,6 +370,7 @@ def _(env):
     S.dave = env.user(address("dave"), "Dave Tester", "user", S.org)
     S.fay = env.user(address("fay"), "Fay Tester", "user", S.org)
     S.hal = env.user(address("hal"), "Hal Tester", "user", S.org)
+    S.pat = env.user(address("pat"), "Pat Tester", "user", S.org)
     S.a1 = add_mailbox(env, S.alice, "alice")["id"]
     S.a2 = add_mailbox(env, S.alice, "alice2")["id"]
     S.bob_mb = add_mailbox(env, S.bob, "bob")["id"]
@@ -722,6 +728,8 @@ def _(env):
     env.proc.send_signal(signal.SIGKILL)
     env.proc.wait(timeout=10)
     at_kill = outbox_counts(env, mb)
+    sending_at_kill = [r[0] for r in env.sql("SELECT id FROM outbox WHERE mailbox_id = ? AND "
+                                             "status = 'sending'", (mb,))]
     sys.stdout.write("# queued %d in %.2f s; killed %.2f s after release; at the kill: %s\n"
                      % (N_KILL, t_queue, time.time() - t1, at_kill))
     check(at_kill.get("sending", 0) <= 1,
@@ -729,7 +737,12 @@ def _(env):
           "unknown; at the kill: %s" % at_kill)
     start_server_again(env)
     after = outbox_counts(env, mb)
-    check("sending" not in after, "after the restart still sending: %s" % after)
+    # the restarted runner may already have claimed a message of its own (one at a time)
+    was = {oid: st for oid, st in env.sql("SELECT id, status FROM outbox WHERE mailbox_id = ?",
+                                          (mb,)) if oid in sending_at_kill}
+    check(all(st == "unknown" for st in was.values()) and after.get("sending", 0) <= 1,
+          "after the restart: the messages sending at the kill are %s (want unknown); outbox %s"
+          % (was, after))
     # The rest of the day's allowance back, so the still queued ones go out.
     release(env, mb)
 
@@ -941,6 +954,81 @@ def _(env):
         # hal's waiting messages stay held (they would go out tomorrow): drop them.
         env.sql("DELETE FROM outbox WHERE mailbox_id = ? AND status = 'queued'", (mb,))
     check(m["status"] == "sent", "alice's message: %s" % short(m, 800))
+
+
+# --- parallel connections per mailbox (issue 4 point 2) -----------------------------------
+
+def watch_outbox(env, mb, until, timeout):
+    """Poll the outbox and the mailbox's count every 10 ms until until(counts) or timeout:
+    -> (most 'sending' at once, highest sent_today seen, last counts)."""
+    most = high = 0
+    c = {}
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        c = outbox_counts(env, mb)
+        most = max(most, c.get("sending", 0))
+        high = max(high, env.sql("SELECT sent_today FROM mailboxes WHERE id = ?", (mb,))[0][0])
+        if until(c):
+            break
+        time.sleep(0.01)
+    return most, high, c
+
+
+@timed("issue 4 smtp_connections: PATCH 0/11 -> 400, 3 -> 3 messages of the mailbox in flight at "
+       "once (never 4); daily_limit 7: exactly 7 of 10 sent, sent_today never above 7, each "
+       "delivered once; min_gap_seconds -> one at a time")
+def _(env):
+    mb = S.pat_mb = add_mailbox(env, S.pat, "pat")["id"]
+    m = get_mailbox(env, S.pat, mb)
+    check(m.get("smtp_connections") == 1, "default smtp_connections: %s" % short(m))
+    for bad in (0, 11, "3"):
+        expect(env.req("PATCH", "/mailboxes/%s" % mb, S.pat.token, {"smtp_connections": bad}),
+               400, "invalid_request")
+    dump = os.path.join(S.lab.dir, "slowdump")
+    os.makedirs(dump, exist_ok=True)
+    os.chmod(dump, 0o777)
+    # -w 1: the sink waits 1 s before answering DATA, so each message holds its connection
+    port = sink_start("slowsink", "-a -w 1 -D %s/dump" % dump)
+    smtp = server("pat", "smtp", security="none", port=port)
+    m = expect(env.req("PATCH", "/mailboxes/%s" % mb, S.pat.token,
+                       {"smtp": smtp, "smtp_connections": 3, "daily_limit": 7}), 200)
+    check(m["smtp_connections"] == 3 and m["daily_limit"] == 7, "PATCH: %s" % short(m))
+    wait_good(env, S.pat, mb)
+    hold(env, mb)  # queue all ten before the runner may take any
+    ids = [send(env, S.pat, {"from_mailbox_id": mb, "to": [address("bob")],
+                             "subject": "parallel %d" % i, "text": "x\n"})["id"]
+           for i in range(10)]
+    release(env, mb)
+    most, high, c = watch_outbox(env, mb, lambda c: c.get("sent", 0) >= 7, 30)
+    time.sleep(2.5)  # more rounds: nothing else may go today
+    final = outbox_counts(env, mb)
+    most = max(most, final.get("sending", 0))
+    mbx = get_mailbox(env, S.pat, mb)
+    box = open(os.path.join(dump, "dump"), "rb").read() if os.path.exists(
+        os.path.join(dump, "dump")) else b""
+    copies = [len(re.findall(rb"(?im)^Message-ID:\s*<" + re.escape(
+        bare(get_msg(env, S.pat, o)["message_id"]).encode()) + rb">", box)) for o in ids]
+    env.all_of(
+        lambda: check(most == 3, "most messages of the mailbox sending at once: %d (want 3 with "
+                      "smtp_connections 3)" % most),
+        lambda: check(final == {"sent": 7, "queued": 3}, "daily_limit 7: outbox %s" % final),
+        lambda: check(high <= 7 and mbx["sent_today"] == 7,
+                      "sent_today went up to %d (now %d); the limit is 7" % (high, mbx["sent_today"])),
+        lambda: check(sorted(copies, reverse=True) == [1] * 7 + [0] * 3,
+                      "copies the server got of each message: %s" % copies),
+    )
+    # min_gap_seconds: one at a time again, whatever smtp_connections says
+    env.sql("DELETE FROM outbox WHERE mailbox_id = ? AND status = 'queued'", (mb,))
+    expect(env.req("PATCH", "/mailboxes/%s" % mb, S.pat.token,
+                   {"min_gap_seconds": 1, "daily_limit": 100}), 200)
+    hold(env, mb)
+    for i in range(3):
+        send(env, S.pat, {"from_mailbox_id": mb, "to": [address("bob")],
+                          "subject": "gap %d" % i, "text": "x\n"})
+    release(env, mb)
+    most, high, c = watch_outbox(env, mb, lambda c: c.get("sent", 0) >= 10, 30)
+    check(c == {"sent": 10} and most == 1,
+          "with min_gap_seconds: most sending at once %d (want 1), outbox %s" % (most, c))
 
 
 # --- refusals ------------------------------------------------------------------------------

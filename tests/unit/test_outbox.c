@@ -73,6 +73,33 @@ static void test_R26_state_names_round_trip(void **state)
     assert_int_equal(outbox_state_parse(NULL, &s), -1);
 }
 
+/* issue 4 + R15: how many of a mailbox's messages may be claimed now, with several SMTP
+ * connections: free connections, the day's allowance with in-flight sends counted, the gap. */
+static void test_R15_claimable_with_parallel_connections(void **state)
+{
+    (void)state;
+    time_t now = 1000000;
+    /* connections: 3 free of 3, 1 of 3 when 2 are in flight, none when all are */
+    assert_int_equal(outbox_claimable(3, 0, 500, 0, 0, 0, now, 32), 3);
+    assert_int_equal(outbox_claimable(3, 2, 500, 2, 0, now, now, 32), 1);
+    assert_int_equal(outbox_claimable(3, 3, 500, 3, 0, now, now, 32), 0);
+    /* 0 or less is taken as 1 (the default) */
+    assert_int_equal(outbox_claimable(0, 0, 500, 0, 0, 0, now, 32), 1);
+    /* the daily limit: 7 with 6 counted (in flight included) leaves 1, never more */
+    assert_int_equal(outbox_claimable(3, 0, 7, 6, 0, now, now, 32), 1);
+    assert_int_equal(outbox_claimable(3, 1, 7, 7, 0, now, now, 32), 0);
+    assert_int_equal(outbox_claimable(3, 0, 7, 9, 0, now, now, 32), 0); /* over: none */
+    /* the overall cap */
+    assert_int_equal(outbox_claimable(10, 0, 500, 0, 0, 0, now, 4), 4);
+    assert_int_equal(outbox_claimable(10, 0, 500, 0, 0, 0, now, 0), 0);
+    /* the minimum gap: one at a time, and not before it has passed */
+    assert_int_equal(outbox_claimable(3, 0, 500, 0, 30, 0, now, 32), 1);         /* never sent */
+    assert_int_equal(outbox_claimable(3, 0, 500, 1, 30, now - 10, now, 32), 0);  /* too soon */
+    assert_int_equal(outbox_claimable(3, 0, 500, 1, 30, now - 30, now, 32), 1);  /* passed */
+    assert_int_equal(outbox_claimable(3, 1, 500, 1, 30, now - 60, now, 32), 0);  /* one in flight */
+    assert_int_equal(outbox_claimable(3, 0, 1, 1, 30, now - 60, now, 32), 0);    /* and the limit */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -82,6 +109,7 @@ int main(void)
         cmocka_unit_test(test_R26_deferred_backs_off_then_fails),
         cmocka_unit_test(test_R26_crash_while_sending_is_unknown_not_resent),
         cmocka_unit_test(test_R26_state_names_round_trip),
+        cmocka_unit_test(test_R15_claimable_with_parallel_connections),
     };
     return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
 }
