@@ -18,10 +18,13 @@ import grp
 import os
 import pwd
 import random
+import secrets
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -263,3 +266,69 @@ def message(headers, body):
     """An RFC 5322 message from [(name, value)] and a body (CRLF line ends)."""
     lines = ["%s: %s" % (k, v) for k, v in headers]
     return "\r\n".join(lines) + "\r\n\r\n" + body.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+# --- running a lab suite ---------------------------------------------------------------------
+
+def _on_term(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def run_lab_suite(name, suite, S, users, engine_env, setup=None, cleanup=None):
+    """The main() of a lab test file: skip without root; start Dovecot with `users` ({local
+    part: password}) and Postfix as S.lab; point mailfleet at the lab's CA, set engine_env, then
+    setup() (more environment) and suite.run(); always stop S.env (the server under test),
+    cleanup() (receivers, sinks) and the lab, also on SIGTERM. Returns the exit status."""
+    if os.geteuid() != 0:
+        sys.stdout.write("1..0 # SKIP the mail lab (Dovecot, Postfix) needs root\n")
+        return 0
+    signal.signal(signal.SIGTERM, _on_term)
+    t0 = time.time()
+    rc = 1
+    interrupted = False
+    S.lab = Lab(name)
+    try:
+        try:
+            S.lab.start_dovecot(users)
+            S.lab.start_postfix()
+        except Exception as e:  # noqa: BLE001
+            sys.stdout.write("1..%d\nBail out! %s: cannot start the mail lab: %s\n"
+                             % (len(suite.tests) + 3, name, str(e).replace("\n", " | ")[:1500]))
+            sys.stdout.flush()
+            return 1
+        sys.stdout.write("# mail lab up in %.1f s\n" % (time.time() - t0))
+        os.environ["MAILFLEET_CA_FILE"] = S.lab.ca_file
+        os.environ.update(engine_env)
+        if setup:
+            setup()
+        rc = suite.run()
+    except KeyboardInterrupt as e:
+        interrupted = True
+        sys.stdout.write("Bail out! %s: interrupted (%s)\n" % (name, e))
+        rc = 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the cleanup finish
+        e = getattr(S, "env", None)
+        if e is not None:
+            if e.alive():
+                e.stop()
+            if interrupted:
+                e.cleanup()
+        problems = list(cleanup() or []) if cleanup else []
+        problems += S.lab.stop()
+        if problems:
+            sys.stdout.write("# stopping the lab: %s\n" % " | ".join(problems))
+            rc = 1
+        if os.environ.get("MAILFLEET_KEEP_TMP"):
+            sys.stdout.write("# kept lab %s\n" % S.lab.dir)
+        S.lab.cleanup()
+        sys.stdout.write("# %s suite: %.1f s\n" % (name, time.time() - t0))
+        sys.stdout.flush()
+    return rc
+
+
+def new_passwords(store, users):
+    """A fresh random password per lab user, remembered in store; -> {user: password}."""
+    for u in users:
+        store[u] = "Pw-" + secrets.token_hex(8)
+    return {u: store[u] for u in users}

@@ -62,7 +62,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
 import harness  # noqa: E402
 from harness import Fail, Suite, check, expect, expect_denied, short  # noqa: E402
-from lab import POSTFIX_SH, Lab, address, free_base, message  # noqa: E402
+from lab import POSTFIX_SH, Lab, address, free_base, message, new_passwords, run_lab_suite  # noqa: E402
 
 suite = Suite("send")
 
@@ -1067,60 +1067,13 @@ def _(env):
 
 # --- running -------------------------------------------------------------------------------
 
-def _on_term(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
+def _cleanup():
+    return [why for why in (sink_stop(d) for d in S.sinks) if why]
 
 
 def main():
-    if os.geteuid() != 0:
-        sys.stdout.write("1..0 # SKIP the mail lab (Dovecot, Postfix) needs root\n")
-        return 0
-    signal.signal(signal.SIGTERM, _on_term)
-    t0 = time.time()
-    rc = 1
-    interrupted = False
-    S.lab = Lab("send")
-    try:
-        try:
-            for u in USERS:
-                S.passwords[u] = "Pw-" + secrets.token_hex(8)
-            S.lab.start_dovecot({u: S.passwords[u] for u in USERS})
-            S.lab.start_postfix()
-        except Exception as e:  # noqa: BLE001
-            sys.stdout.write("1..%d\nBail out! send: cannot start the mail lab: %s\n"
-                             % (len(suite.tests) + 3, str(e).replace("\n", " | ")[:1500]))
-            sys.stdout.flush()
-            return 1
-        os.environ["MAILFLEET_CA_FILE"] = S.lab.ca_file
-        os.environ.update(ENGINE_ENV)
-        rc = suite.run()
-    except KeyboardInterrupt as e:
-        interrupted = True
-        sys.stdout.write("Bail out! send: interrupted (%s)\n" % e)
-        rc = 1
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the cleanup finish
-        e = S.env
-        if e is not None:
-            if e.alive():
-                e.stop()
-            if interrupted:
-                e.cleanup()
-        problems = []
-        for d in S.sinks:
-            why = sink_stop(d)
-            if why:
-                problems.append(why)
-        problems += S.lab.stop()
-        if problems:
-            sys.stdout.write("# stopping the lab: %s\n" % " | ".join(problems))
-            rc = 1
-        if os.environ.get("MAILFLEET_KEEP_TMP"):
-            sys.stdout.write("# kept lab %s\n" % S.lab.dir)
-        S.lab.cleanup()
-        sys.stdout.write("# send suite: %.1f s\n" % (time.time() - t0))
-        sys.stdout.flush()
-    return rc
+    return run_lab_suite('send', suite, S, new_passwords(S.passwords, USERS),
+                         ENGINE_ENV, cleanup=_cleanup)
 
 
 if __name__ == "__main__":

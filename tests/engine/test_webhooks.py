@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
 from harness import Fail, Suite, check, expect, short  # noqa: E402
-from lab import Lab, address, message  # noqa: E402
+from lab import Lab, address, message, new_passwords, run_lab_suite  # noqa: E402
 from webhook_receiver import Receiver, verify  # noqa: E402
 
 suite = Suite("webhooks-engine")
@@ -454,60 +454,21 @@ def _(env):
 
 # --- running -------------------------------------------------------------------------------
 
-def _on_term(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
+def _setup():
+    os.environ["MAILFLEET_SYSTEM_SMTP"] = "smtp://127.0.0.1:%d" % S.lab.smtp_port
+    os.environ["MAILFLEET_SYSTEM_FROM"] = "mailfleet@example.test"
+    os.environ.pop("MAILFLEET_BACKFILL_DAYS", None)
+
+
+def _cleanup():
+    if S.recv:
+        S.recv.stop()
+    return []
 
 
 def main():
-    if os.geteuid() != 0:
-        sys.stdout.write("1..0 # SKIP the mail lab (Dovecot, Postfix) needs root\n")
-        return 0
-    signal.signal(signal.SIGTERM, _on_term)
-    t0 = time.time()
-    rc = 1
-    interrupted = False
-    S.lab = Lab("webhooks")
-    try:
-        try:
-            for u in USERS:
-                S.passwords[u] = "Pw-" + secrets.token_hex(8)
-            S.lab.start_dovecot({u: S.passwords[u] for u in USERS})
-            S.lab.start_postfix()
-        except Exception as e:  # noqa: BLE001
-            sys.stdout.write("1..%d\nBail out! webhooks: cannot start the mail lab: %s\n"
-                             % (len(suite.tests) + 3, str(e).replace("\n", " | ")[:1500]))
-            sys.stdout.flush()
-            return 1
-        os.environ["MAILFLEET_CA_FILE"] = S.lab.ca_file
-        os.environ["MAILFLEET_SYSTEM_SMTP"] = "smtp://127.0.0.1:%d" % S.lab.smtp_port
-        os.environ["MAILFLEET_SYSTEM_FROM"] = "mailfleet@example.test"
-        os.environ.pop("MAILFLEET_BACKFILL_DAYS", None)
-        os.environ.update(ENGINE_ENV)
-        rc = suite.run()
-    except KeyboardInterrupt as e:
-        interrupted = True
-        sys.stdout.write("Bail out! webhooks: interrupted (%s)\n" % e)
-        rc = 1
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        e = S.env
-        if e is not None:
-            if e.alive():
-                e.stop()
-            if interrupted:
-                e.cleanup()
-        if S.recv:
-            S.recv.stop()
-        problems = S.lab.stop()
-        if problems:
-            sys.stdout.write("# stopping the lab: %s\n" % " | ".join(problems))
-            rc = 1
-        if os.environ.get("MAILFLEET_KEEP_TMP"):
-            sys.stdout.write("# kept lab %s\n" % S.lab.dir)
-        S.lab.cleanup()
-        sys.stdout.write("# webhooks suite: %.1f s\n" % (time.time() - t0))
-        sys.stdout.flush()
-    return rc
+    return run_lab_suite('webhooks', suite, S, new_passwords(S.passwords, USERS),
+                         ENGINE_ENV, setup=_setup, cleanup=_cleanup)
 
 
 if __name__ == "__main__":
