@@ -79,6 +79,12 @@ struct session {
     size_t npending;
     bool incremental;
     bool new_mail;
+    /* Mail that arrives during a round is announced by an EXISTS inside the round's commands,
+     * too late for the UID FETCH that was already running; the IDLE that follows would not
+     * announce it again. `opened`: the folder's EXAMINE is done (an EXISTS now means new mail);
+     * `more_mail`: such an EXISTS came, so the round is run again before watching. */
+    bool opened;
+    bool more_mail;
     int stored_round;
 };
 
@@ -289,6 +295,8 @@ static void on_untagged(imap_client *c, const imap_response *r, void *arg)
             !s->new_mail) {
             s->new_mail = true;
             imap_client_idle_done(s->client); /* new mail: leave IDLE and fetch it */
+        } else if (s->state == SS_SYNCING && s->opened && n > s->exists) {
+            s->more_mail = true; /* arrived during the round: fetched by the next one */
         }
         s->exists = n;
     } else if (imap_response_is_data(r, "SEARCH")) {
@@ -389,6 +397,7 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         return;
     }
     snprintf(s->selected, sizeof(s->selected), "%s", folder);
+    s->opened = true;
     db *d = engine_db(s->e);
     mf_error err;
     if (!d || folder_state_get(d, s->id, folder, s->folders[s->fi].role, &s->fs, &err) < 0) {
@@ -439,6 +448,7 @@ static void examine(session *s, const char *folder, imap_done_cb done)
         return;
     }
     s->exists = s->uidvalidity = s->uidnext = 0;
+    s->opened = false;
     char *cmd = xasprintf("EXAMINE %s", q); /* read-only (R24) */
     send_or_fail(s, cmd, done);
     free(cmd);
@@ -467,6 +477,7 @@ static void begin_round(session *s)
     s->fi = 0;
     s->stored_round = 0;
     s->new_mail = false;
+    s->more_mail = false;
     sync_folder(s);
 }
 
@@ -485,6 +496,10 @@ static void idle_done(imap_client *c, imap_status st, const imap_response *r, vo
 
 static void start_watch(session *s)
 {
+    if (s->more_mail) { /* announced during the round, not fetched yet: another round */
+        begin_round(s);
+        return;
+    }
     s->state = SS_WATCHING;
     const mf_config *cfg = &s->e->app->cfg;
     if (imap_client_has_capability(s->client, "IDLE")) {
