@@ -13,7 +13,8 @@
         {"member_id", "member_token", "mailboxes": [...], "setup_seconds", "sync_seconds"}.
     mf.py measure API ADMIN_TOKEN MEMBER_TOKEN EXPECT TIMEOUT OUT_DIR SERVE_PID -- DELIVER...
         Starts two latency.py clients with MEMBER_TOKEN (GET /api/v1/inbox?assignee=me and
-        GET /api/v1/inbox), lets them run BEFORE seconds (env, default 3), then runs the
+        GET /api/v1/inbox; none with CLIENTS=0 in the environment: the ingest alone), lets them
+        run BEFORE seconds (env, default 3), then runs the
         DELIVER command (gen.py deliver) and polls GET /api/v1/mailboxes?limit=500 every 0.25 s
         until the mailboxes' sync.messages_imported add up to EXPECT (ingest and assignment are
         one transaction per batch: a stored message of a shared mailbox with round-robin is an
@@ -168,6 +169,8 @@ def cmd_measure(base, admin_token, member_token, expect, timeout, out_dir, serve
     after = float(os.environ.get("AFTER", "10"))
     api = Api(base, admin_token)
     clients = {"inbox_assignee_me": "/api/v1/inbox?assignee=me", "inbox_all": "/api/v1/inbox"}
+    if os.environ.get("CLIENTS", "1") == "0":
+        clients = {}  # the ingest alone
     procs = {}
     for name, path in clients.items():
         procs[name] = subprocess.Popen([sys.executable, os.path.join(HERE, "latency.py"),

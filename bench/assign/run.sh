@@ -30,6 +30,8 @@
 #   MAILBOXES=50 PER=2000 MEMBERS=20 POOL=20 CAP=5000 RUNS=3 MODES="round_robin"
 #     (MODES="round_robin manual": the same runs without assignment, the cost of assignment)
 #   RATE=0 SEED=1 BEFORE=3 AFTER=10 RUN_TIMEOUT=1800
+#   CLIENTS=0: no latency clients, the ingest alone (the clients' requests take CPU from the
+#     ingest on a small machine; this shows how much, and the cost of assignment by itself)
 #   LAB_DIR=/tmp/mf-bench-assign/lab BASEPORT=24370 (Dovecot: BASEPORT..BASEPORT+3)
 #   KEEP_LAB=0 (1: leave the lab Dovecot running)  MAILFLEET_BIN=build-release/mailfleet
 #   RESULTS_DIR=DIR (keep the raw JSON, latency samples, logs; with KEEP_DB=1 also the
@@ -57,7 +59,7 @@ KEEP_LAB=${KEEP_LAB:-0}
 KEEP_DB=${KEEP_DB:-0}
 BIN=${MAILFLEET_BIN:-$ROOT/build-release/mailfleet}
 RESULTS_DIR=${RESULTS_DIR:-}
-export BEFORE=${BEFORE:-3} AFTER=${AFTER:-10}
+export BEFORE=${BEFORE:-3} AFTER=${AFTER:-10} CLIENTS=${CLIENTS:-1}
 N=$((MAILBOXES * PER))
 PASSWORD=bench-assign-pw
 LAB=$ROOT/tests/lab/dovecot.sh
@@ -311,8 +313,9 @@ n, mbx, per, members, pool, cap, rate = sys.argv[4:11]
 med = statistics.median
 print()
 print("bench/assign: %s conversations (%s shared mailboxes x %s), %s members each (pool %s), "
-      "cap %s, delivery %s; medians of %d run(s)" % (n, mbx, per, members, pool, cap,
-      "burst" if float(rate) == 0 else "%s msg/s" % rate, runs))
+      "cap %s, delivery %s; medians of %d run(s)%s" % (n, mbx, per, members, pool, cap,
+      "burst" if float(rate) == 0 else "%s msg/s" % rate, runs,
+      "" if os.environ.get("CLIENTS", "1") != "0" else "; no latency clients (CLIENTS=0)"))
 for mode in modes:
     rr = [json.load(open(os.path.join(res, "%s-run%d.json" % (mode, r)))) for r in range(1, runs + 1)]
     secs = [r["seconds"] for r in rr]
