@@ -74,6 +74,8 @@ struct session {
     uint32_t exists, uidvalidity, uidnext;
     uint32_t *uids;
     size_t nuids, upos;
+    /* new mail: UIDs range_from..range_to (last seen + 1 .. UIDNEXT - 1) still to fetch */
+    uint32_t range_from, range_to;
     uint32_t max_uid;
     struct pending_msg *pending;
     size_t npending;
@@ -335,6 +337,7 @@ static void next_folder(session *s)
 }
 
 static void fetch_batch(session *s);
+static void fetch_range(session *s);
 
 static void fetch_done(imap_client *c, imap_status st, const imap_response *r, void *arg)
 {
@@ -347,6 +350,10 @@ static void fetch_done(imap_client *c, imap_status st, const imap_response *r, v
     store_pending(s);
     if (s->upos < s->nuids) {
         fetch_batch(s);
+        return;
+    }
+    if (s->range_from && s->range_from <= s->range_to) {
+        fetch_range(s);
         return;
     }
     /* Every message there now is seen: new ones start after UIDNEXT-1. */
@@ -367,6 +374,21 @@ static void fetch_batch(session *s)
         strbuf_addf(&set, "%s%u", i ? "," : "", s->uids[s->upos]);
     char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", set.buf);
     strbuf_release(&set);
+    send_or_fail(s, cmd, fetch_done);
+    free(cmd);
+}
+
+/* New mail, imap_fetch_batch UIDs at a time like the backfill: a burst of thousands of new
+ * messages is stored in short transactions, and the other sessions are served in between
+ * (one FETCH of all of them held the engine's thread until every one was stored, long enough
+ * for the other connections' timeouts to fire under load). */
+static void fetch_range(session *s)
+{
+    uint32_t from = s->range_from, batch = (uint32_t)s->e->app->cfg.imap_fetch_batch;
+    uint32_t to = s->range_to - from >= batch ? from + batch - 1 : s->range_to;
+    s->range_from = to + 1;
+    if (to == UINT32_MAX) s->range_from = 0; /* nothing after the last possible UID */
+    char *cmd = xasprintf("UID FETCH %u:%u (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", from, to);
     send_or_fail(s, cmd, fetch_done);
     free(cmd);
 }
@@ -417,6 +439,7 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
     s->uids = NULL;
     s->nuids = s->upos = 0;
     s->max_uid = 0;
+    s->range_from = s->range_to = 0;
     if (s->exists == 0) {
         fetch_done(c, IMAP_STATUS_OK, r, s);
         return;
@@ -434,6 +457,19 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         return;
     }
     s->incremental = true;
+    if (s->uidnext > 0 && s->fs.last_uid >= 0 && s->fs.last_uid < UINT32_MAX) {
+        /* the new UIDs are last_uid+1 .. UIDNEXT-1; mail arriving later has higher UIDs and
+         * is announced (EXISTS) for the next round */
+        if ((int64_t)s->uidnext - 1 <= s->fs.last_uid) {
+            fetch_done(c, IMAP_STATUS_OK, r, s); /* nothing new */
+            return;
+        }
+        s->range_from = (uint32_t)s->fs.last_uid + 1;
+        s->range_to = s->uidnext - 1;
+        fetch_range(s);
+        return;
+    }
+    /* no UIDNEXT from the server: everything after the last seen UID in one FETCH */
     char *cmd = xasprintf("UID FETCH %lld:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
                           (long long)s->fs.last_uid + 1);
     send_or_fail(s, cmd, fetch_done);
