@@ -24,7 +24,7 @@ typedef struct candidates {
     size_t n, cap;
 } candidates;
 
-static void add_candidate(const mf_member *m, int open_count, void *arg)
+static void add_candidate(const mf_member *m, void *arg)
 {
     candidates *cs = arg;
     if (cs->n == cs->cap) {
@@ -35,9 +35,25 @@ static void add_candidate(const mf_member *m, int open_count, void *arg)
     cs->m[cs->n] = *m;
     enum team_access acc = TEAM_NONE;
     if (team_access_parse(m->access, &acc) < 0) acc = TEAM_NONE;
-    cs->c[cs->n] = (team_candidate){.access = acc, .available = m->available,
-                                    .open_count = open_count};
+    cs->c[cs->n] = (team_candidate){.access = acc, .available = m->available, .open_count = 0};
     cs->n++;
+}
+
+/* The member team_round_robin picks with every member's true count: counts are read lazily,
+ * in turn order. Whoever comes next is asked their count (up to the cap); one at the cap is
+ * marked so and the choice made again; the first one under it is the answer, exactly the one a
+ * choice over all counts gives. Without a cap no count matters. -2 on a store error. */
+static int pick_under_cap(db *d, const mf_assignment *rule, candidates *cs, mf_error *err)
+{
+    for (size_t tries = 0; tries <= cs->n; tries++) {
+        int pick = team_round_robin(cs->c, cs->n, rule->cursor, rule->cap);
+        if (pick < 0 || rule->cap < 0) return pick;
+        int open = member_open_count(d, rule->mailbox_id, cs->m[pick].user_id, rule->cap, err);
+        if (open < 0) return -2;
+        if (open < rule->cap) return pick;
+        cs->c[pick].open_count = open; /* at the cap: out of this turn */
+    }
+    return -1;
 }
 
 /* R21 round-robin: give conversation conv to the next eligible member and move the cursor.
@@ -45,9 +61,10 @@ static void add_candidate(const mf_member *m, int open_count, void *arg)
 static int round_robin(db *d, const mf_assignment *rule, const char *conv, mf_error *err)
 {
     candidates cs = {0};
-    int rc = members_open_counts(d, rule->mailbox_id, add_candidate, &cs, err) < 0 ? -1 : 0;
+    int rc = members_candidates(d, rule->mailbox_id, add_candidate, &cs, err) < 0 ? -1 : 0;
     for (size_t i = 0; i < cs.n; i++) cs.c[i].user_id = cs.m[i].user_id; /* after any realloc */
-    int pick = rc == 0 ? team_round_robin(cs.c, cs.n, rule->cursor, rule->cap) : -1;
+    int pick = rc == 0 ? pick_under_cap(d, rule, &cs, err) : -1;
+    if (pick == -2) rc = -1;
     if (pick >= 0) {
         const char *who = cs.m[pick].user_id;
         rc = conversation_set_assignee(d, conv, who, err);

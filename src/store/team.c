@@ -140,17 +140,15 @@ int assignment_set_cursor(db *d, const char *mailbox_id, const char *user_id, mf
                : 0;
 }
 
-int members_open_counts(db *d, const char *mailbox_id,
-                        void (*each)(const mf_member *, int open_count, void *), void *ctx,
-                        mf_error *err)
+int members_candidates(db *d, const char *mailbox_id, void (*each)(const mf_member *, void *),
+                       void *ctx, mf_error *err)
 {
     db_stmt *st = db_prepare(
         d,
         /* a locked seat (R2) cannot answer: it counts as unavailable */
         "SELECT mm.user_id, mm.access, CASE WHEN u.seat = 'locked' THEN 0 ELSE mm.available END, "
-        "mm.created_at, (SELECT COUNT(*) FROM conversations c WHERE c.mailbox_id = mm.mailbox_id "
-        "AND c.assignee_id = mm.user_id AND c.status = 'open') FROM mailbox_members mm JOIN users "
-        "u ON u.id = mm.user_id WHERE mm.mailbox_id = ? ORDER BY mm.user_id",
+        "mm.created_at FROM mailbox_members mm JOIN users u ON u.id = mm.user_id "
+        "WHERE mm.mailbox_id = ? ORDER BY mm.user_id",
         err);
     if (!st) return -1;
     db_bind_text(st, 1, mailbox_id);
@@ -158,11 +156,31 @@ int members_open_counts(db *d, const char *mailbox_id,
     while ((rc = db_step(st)) == DB_ROW) {
         mf_member m;
         member_from_row(st, &m);
-        each(&m, (int)db_col_int64(st, 4), ctx);
+        each(&m, ctx);
         n++;
     }
     db_finalize(&st);
     return rc == DB_ERROR ? -1 : n;
+}
+
+int member_open_count(db *d, const char *mailbox_id, const char *user_id, int limit,
+                      mf_error *err)
+{
+    /* one range of conversations_assignee (mailbox_id, assignee_id, status), read no further
+     * than `limit` entries: a new conversation costs O(cap), not O(the mailbox's history) */
+    db_stmt *st = db_prepare(d,
+                             "SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE mailbox_id "
+                             "= ? AND assignee_id = ? AND status = 'open' LIMIT ?) AS open_ones",
+                             err);
+    if (!st) return -1;
+    db_bind_text(st, 1, mailbox_id);
+    db_bind_text(st, 2, user_id);
+    db_bind_int64(st, 3, limit);
+    int rc = db_step(st);
+    int n = rc == DB_ROW ? (int)db_col_int64(st, 0) : -1;
+    db_finalize(&st);
+    if (n < 0 && rc != DB_ERROR) mf_fail(err, 500, "internal", NULL, "no count of open conversations");
+    return n;
 }
 
 int conversation_set_assignee(db *d, const char *id, const char *user_id, mf_error *err)

@@ -39,12 +39,15 @@ int assignment_get(db *d, const char *mailbox_id, mf_assignment *a, mf_error *er
 int assignment_put(db *d, const mf_assignment *a, mf_error *err); /* mode, cap, alert */
 int assignment_set_cursor(db *d, const char *mailbox_id, const char *user_id, mf_error *err);
 
-/* R21 round-robin candidates: every member of the mailbox with the number of its open
- * conversations assigned to them (a member whose seat is locked, R2, comes as unavailable).
- * Returns how many, or -1. */
-int members_open_counts(db *d, const char *mailbox_id,
-                        void (*each)(const mf_member *, int open_count, void *), void *ctx,
-                        mf_error *err);
+/* R21 round-robin candidates: every member of the mailbox (a member whose seat is locked, R2,
+ * comes as unavailable). Returns how many, or -1. */
+int members_candidates(db *d, const char *mailbox_id, void (*each)(const mf_member *, void *),
+                       void *ctx, mf_error *err);
+/* R21 cap: the number of open conversations of the mailbox assigned to user_id, counted up to
+ * `limit` at most (the cap: beyond it the exact number does not matter, and counting stops
+ * there). Returns the count, or -1. */
+int member_open_count(db *d, const char *mailbox_id, const char *user_id, int limit,
+                      mf_error *err);
 
 /* Conversation changes (R21). user_id NULL unassigns; assigned_at is set to now. */
 int conversation_set_assignee(db *d, const char *id, const char *user_id, mf_error *err);
