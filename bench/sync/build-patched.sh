@@ -25,7 +25,7 @@ rm -rf "$OUT/src-copy"
 mkdir -p "$OUT/src-copy"
 # the committed tree (REV, default HEAD): other people's uncommitted work stays out of it
 REV=${REV:-HEAD}
-git -C "$ROOT" archive --format=tar "$REV" meson.build meson_options.txt src tests scripts |
+git -C "$ROOT" archive --format=tar "$REV" meson.build meson_options.txt src tests scripts web |
     tar -xf - -C "$OUT/src-copy"
 f=$OUT/src-copy/src/mail/imap_client.c
 grep -q 'imap_parser_limits lim = {' "$f" ||
