@@ -58,21 +58,13 @@ int members_add(db *d, const char *mailbox_id, const char *user_id, const char *
 {
     char now[MF_TIME_LEN];
     mf_time_format(mf_now(), now);
-    db_stmt *st = db_prepare(d,
-                             "INSERT INTO mailbox_members (mailbox_id, user_id, access, available, "
-                             "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (mailbox_id, user_id) "
-                             "DO UPDATE SET access = excluded.access, available = "
-                             "excluded.available",
-                             err);
-    if (!st) return -1;
-    db_bind_text(st, 1, mailbox_id);
-    db_bind_text(st, 2, user_id);
-    db_bind_text(st, 3, access);
-    db_bind_int64(st, 4, available ? 1 : 0);
-    db_bind_text(st, 5, now);
-    int rc = db_step(st) == DB_DONE ? 0 : -1;
-    db_finalize(&st);
-    return rc;
+    return db_exec(d, err,
+                   "INSERT INTO mailbox_members (mailbox_id, user_id, access, available, "
+                   "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (mailbox_id, user_id) "
+                   "DO UPDATE SET access = excluded.access, available = excluded.available",
+                   mailbox_id, user_id, access, available ? "1" : "0", now, DB_END) < 0
+               ? -1
+               : 0;
 }
 
 int members_remove(db *d, const char *mailbox_id, const char *user_id, mf_error *err)
@@ -112,24 +104,19 @@ int assignment_put(db *d, const mf_assignment *a, mf_error *err)
 {
     char now[MF_TIME_LEN];
     mf_time_format(mf_now(), now);
-    db_stmt *st = db_prepare(d,
-                             "INSERT INTO mailbox_assignment (mailbox_id, mode, cap, "
-                             "unassigned_alert_minutes, updated_at) VALUES (?, ?, ?, ?, ?) "
-                             "ON CONFLICT (mailbox_id) DO UPDATE SET mode = excluded.mode, "
-                             "cap = excluded.cap, unassigned_alert_minutes = "
-                             "excluded.unassigned_alert_minutes, updated_at = excluded.updated_at",
-                             err);
-    if (!st) return -1;
-    db_bind_text(st, 1, a->mailbox_id);
-    db_bind_text(st, 2, a->mode);
-    if (a->cap < 0) db_bind_null(st, 3);
-    else db_bind_int64(st, 3, a->cap);
-    if (a->alert_minutes < 0) db_bind_null(st, 4);
-    else db_bind_int64(st, 4, a->alert_minutes);
-    db_bind_text(st, 5, now);
-    int rc = db_step(st) == DB_DONE ? 0 : -1;
-    db_finalize(&st);
-    return rc;
+    char cap[16], alert[16];
+    snprintf(cap, sizeof(cap), "%d", a->cap);
+    snprintf(alert, sizeof(alert), "%d", a->alert_minutes);
+    return db_exec(d, err,
+                   "INSERT INTO mailbox_assignment (mailbox_id, mode, cap, "
+                   "unassigned_alert_minutes, updated_at) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (mailbox_id) DO UPDATE SET mode = excluded.mode, "
+                   "cap = excluded.cap, unassigned_alert_minutes = "
+                   "excluded.unassigned_alert_minutes, updated_at = excluded.updated_at",
+                   a->mailbox_id, a->mode, a->cap < 0 ? NULL : cap,
+                   a->alert_minutes < 0 ? NULL : alert, now, DB_END) < 0
+               ? -1
+               : 0;
 }
 
 int assignment_set_cursor(db *d, const char *mailbox_id, const char *user_id, mf_error *err)
