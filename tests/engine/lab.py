@@ -14,6 +14,8 @@ tests, and reads and writes their Maildirs.
 Python 3 standard library only. Every command has a timeout; nothing here sleeps longer than
 a poll interval.
 """
+import email.parser
+import email.policy
 import grp
 import os
 import pwd
@@ -185,6 +187,25 @@ class Lab:
         a = address(user)
         local, dom = a.split("@", 1)
         return os.path.join(self.dir, "mail", dom, local, "Maildir")
+
+    def mail_files(self, user):
+        """Paths of every message file in the user's Maildir (cur/ and new/ of all folders)."""
+        for dirpath, _dirs, files in os.walk(self.maildir(user)):
+            if os.path.basename(dirpath) in ("cur", "new"):
+                for f in sorted(files):
+                    yield os.path.join(dirpath, f)
+
+    def messages(self, user, policy=email.policy.compat32):
+        """[parsed message, ...] of every file in the user's Maildir (all folders)."""
+        parser = email.parser.BytesParser(policy=policy)
+        out = []
+        for path in self.mail_files(user):
+            try:
+                with open(path, "rb") as fh:
+                    out.append(parser.parse(fh))
+            except OSError:  # moved from new/ to cur/ meanwhile
+                continue
+        return out
 
     def dovecot_log(self):
         try:

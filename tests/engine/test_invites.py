@@ -24,7 +24,6 @@ Everything started here is stopped at the end, also on failure or SIGTERM. Needs
 scripts run Dovecot and Postfix). Run alone: python3 tests/engine/test_invites.py (TAP on
 stdout); MAILFLEET_KEEP_TMP=1 keeps the folders. Python 3 standard library only.
 """
-import email.parser
 import email.policy
 import hashlib
 import html.parser
@@ -85,22 +84,8 @@ def wait(desc, probe, timeout, interval=0.2):
 
 # --- the invitee's side: email and browser -------------------------------------------------
 
-_PARSER = email.parser.BytesParser(policy=email.policy.default)
-
-
 def maildir_messages(local):
-    root = S.lab.maildir(local)
-    out = []
-    for dirpath, _dirs, files in os.walk(root):
-        if os.path.basename(dirpath) not in ("cur", "new"):
-            continue
-        for f in sorted(files):
-            try:
-                with open(os.path.join(dirpath, f), "rb") as fh:
-                    out.append(_PARSER.parse(fh))
-            except OSError:
-                continue
-    return out
+    return S.lab.messages(local, email.policy.default)
 
 
 def wait_mail(local, subject_part, count=1, timeout=20):

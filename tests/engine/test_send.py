@@ -45,8 +45,6 @@ Run alone: python3 tests/engine/test_send.py (TAP on stdout); MAILFLEET_KEEP_TMP
 folders. Python 3 standard library only.
 """
 import datetime
-import email.parser
-import email.policy
 import os
 import re
 import secrets
@@ -248,23 +246,11 @@ def parse_time(s):
 
 # --- Maildirs ------------------------------------------------------------------------------
 
-_PARSER = email.parser.BytesParser(policy=email.policy.compat32)
-
-
 def maildir_messages(local):
     """{Message-ID without <>: [parsed message, ...]} of every file in the user's Maildir."""
-    root = S.lab.maildir(local)
     out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        if os.path.basename(dirpath) not in ("cur", "new"):
-            continue
-        for f in files:
-            try:
-                with open(os.path.join(dirpath, f), "rb") as fh:
-                    msg = _PARSER.parse(fh)
-            except OSError:
-                continue
-            out.setdefault(bare(msg.get("Message-ID")), []).append(msg)
+    for msg in S.lab.messages(local):
+        out.setdefault(bare(msg.get("Message-ID")), []).append(msg)
     return out
 
 

@@ -49,8 +49,6 @@ the folders. Python 3 standard library only.
 """
 import datetime
 import email.header
-import email.parser
-import email.policy
 import os
 import re
 import secrets
@@ -212,23 +210,9 @@ def set_next_at_now(env, enrollment_ids):
 
 # --- Maildirs ------------------------------------------------------------------------------
 
-_PARSER = email.parser.BytesParser(policy=email.policy.compat32)
-
-
 def maildir(local):
     """[parsed message, ...] of every file in the user's Maildir (all folders)."""
-    root = S.lab.maildir(local)
-    out = []
-    for dirpath, _dirs, files in os.walk(root):
-        if os.path.basename(dirpath) not in ("cur", "new"):
-            continue
-        for f in sorted(files):
-            try:
-                with open(os.path.join(dirpath, f), "rb") as fh:
-                    out.append(_PARSER.parse(fh))
-            except OSError:
-                continue
-    return out
+    return S.lab.messages(local)
 
 
 def subject_of(msg):

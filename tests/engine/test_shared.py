@@ -146,15 +146,11 @@ def wait_msg(env, who, oid, timeout=30):
 
 
 def in_maildir(local, message_id):
-    root = S.lab.maildir(local)
-    for dirpath, _dirs, files in os.walk(root):
-        if os.path.basename(dirpath) not in ("cur", "new"):
-            continue
-        for f in files:
-            with open(os.path.join(dirpath, f), "rb") as fh:
-                head = fh.read(8192).decode("utf-8", "replace")
-            if bare(message_id) in head:
-                return head
+    for path in S.lab.mail_files(local):
+        with open(path, "rb") as fh:
+            head = fh.read(8192).decode("utf-8", "replace")
+        if bare(message_id) in head:
+            return head
     return None
 
 
