@@ -90,6 +90,12 @@ struct session {
     uint32_t *uids;
     size_t nuids, upos, uids_cap;
     uint32_t max_uid;
+    /* new mail: UIDs range_from..range_to (last seen + 1 .. UIDNEXT - 1) still to fetch, in
+     * batches of imap_fetch_batch; range_from 0 = none */
+    uint32_t range_from, range_to;
+    /* INBOX's UIDNEXT as far as stored: mail that came while another folder was synced shows
+     * as a higher UIDNEXT when INBOX is opened again to be watched */
+    uint32_t inbox_next;
     struct pending_msg *pending; /* of the UID FETCH in flight */
     size_t npending, pending_cap;
     bool fetching;               /* a UID FETCH in flight */
@@ -98,6 +104,12 @@ struct session {
     size_t nbatches;
     bool incremental;
     bool new_mail;
+    /* Mail that arrives during a round is announced by an EXISTS inside the round's commands,
+     * too late for the UID FETCH already running, and the IDLE that follows would not announce
+     * it again. `opened`: the folder's EXAMINE is done (an EXISTS now means new mail);
+     * `more_mail`: such an EXISTS came, so the round is run again before watching. */
+    bool opened;
+    bool more_mail;
     bool holds_slot; /* one of the engine's connect slots, from connect to ready */
     int stored_round;
 };
@@ -440,6 +452,8 @@ static void on_untagged(imap_client *c, const imap_response *r, void *arg)
             !s->new_mail) {
             s->new_mail = true;
             imap_client_idle_done(s->client); /* new mail: leave IDLE and fetch it */
+        } else if (s->state == SS_SYNCING && s->opened && n > s->exists) {
+            s->more_mail = true; /* arrived during the round: fetched by the next one */
         }
         s->exists = n;
     } else if (imap_response_is_data(r, "SEARCH")) {
@@ -481,6 +495,12 @@ static void next_folder(session *s)
 }
 
 static void fetch_batch(session *s);
+static void fetch_range(session *s);
+
+static bool range_left(const session *s)
+{
+    return s->range_from != 0 && s->range_from <= s->range_to;
+}
 
 /* The folder is done when nothing is left to fetch, in flight or waiting to be stored. */
 static void finish_folder(session *s)
@@ -489,6 +509,8 @@ static void finish_folder(session *s)
     uint32_t last = s->max_uid;
     if (s->uidnext > 1 && s->uidnext - 1 > last) last = s->uidnext - 1;
     if (last > s->fs->last_uid) s->fs->last_uid = last;
+    if (strcmp(s->folders[s->fi].name, "INBOX") == 0 && s->fs->last_uid < UINT32_MAX)
+        s->inbox_next = (uint32_t)s->fs->last_uid + 1;
     s->fs->backfill_done = 1;
     save_folder(s);
     next_folder(s);
@@ -500,6 +522,10 @@ static void pump(session *s)
     if (s->state != SS_SYNCING || !s->client || s->fetching) return;
     if (s->upos < s->nuids) {
         if (s->nbatches < MAX_BATCHES_AHEAD(s->e)) fetch_batch(s);
+        return;
+    }
+    if (range_left(s)) {
+        if (s->nbatches < MAX_BATCHES_AHEAD(s->e)) fetch_range(s);
         return;
     }
     if (s->nbatches == 0) finish_folder(s);
@@ -527,6 +553,21 @@ static void fetch_batch(session *s)
         strbuf_addf(&set, "%s%u", i ? "," : "", s->uids[s->upos]);
     char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", set.buf);
     strbuf_release(&set);
+    if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
+    free(cmd);
+}
+
+/* New mail, imap_fetch_batch UIDs at a time like the backfill: a burst of thousands of new
+ * messages is stored in short transactions and the other sessions are served in between (one
+ * FETCH of all of them held the engine's thread until every one was stored, long enough for
+ * other connections' timeouts to fire under load: found by bench/assign). */
+static void fetch_range(session *s)
+{
+    uint32_t from = s->range_from, batch = (uint32_t)s->e->app->cfg.imap_fetch_batch;
+    if (batch == 0) batch = 1;
+    uint32_t to = s->range_to - from >= batch ? from + batch - 1 : s->range_to;
+    s->range_from = to == UINT32_MAX ? 0 : to + 1;
+    char *cmd = xasprintf("UID FETCH %u:%u (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", from, to);
     if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
     free(cmd);
 }
@@ -563,6 +604,7 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         return;
     }
     s->inbox_selected = strcmp(folder, "INBOX") == 0;
+    s->opened = true;
     db *d = engine_db(s->e);
     mf_error err;
     if (!s->fs) s->fs = xmalloc(sizeof(*s->fs));
@@ -583,6 +625,7 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
     s->uids = NULL;
     s->nuids = s->upos = s->uids_cap = 0;
     s->max_uid = 0;
+    s->range_from = s->range_to = 0;
     if (s->exists == 0) {
         finish_folder(s);
         return;
@@ -600,6 +643,19 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         return;
     }
     s->incremental = true;
+    if (s->uidnext > 0 && s->fs->last_uid >= 0 && s->fs->last_uid < UINT32_MAX) {
+        /* the new UIDs are last_uid+1 .. UIDNEXT-1; mail arriving later has higher UIDs and
+         * is announced by an EXISTS (more_mail) */
+        if ((int64_t)s->uidnext - 1 <= s->fs->last_uid) {
+            finish_folder(s); /* nothing new */
+            return;
+        }
+        s->range_from = (uint32_t)s->fs->last_uid + 1;
+        s->range_to = s->uidnext - 1;
+        pump(s);
+        return;
+    }
+    /* no UIDNEXT from the server: everything after the last seen UID in one FETCH */
     char *cmd = xasprintf("UID FETCH %lld:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
                           (long long)s->fs->last_uid + 1);
     if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
@@ -614,6 +670,7 @@ static void examine(session *s, const char *folder, imap_done_cb done)
         return;
     }
     s->exists = s->uidvalidity = s->uidnext = 0;
+    s->opened = false;
     char *cmd = xasprintf("EXAMINE %s", q); /* read-only (R24) */
     send_or_fail(s, cmd, done);
     free(cmd);
@@ -642,6 +699,7 @@ static void begin_round(session *s)
     s->fi = 0;
     s->stored_round = 0;
     s->new_mail = false;
+    s->more_mail = false;
     sync_folder(s);
 }
 
@@ -660,6 +718,10 @@ static void idle_done(imap_client *c, imap_status st, const imap_response *r, vo
 
 static void start_watch(session *s)
 {
+    if (s->more_mail) { /* announced during the round, not fetched yet: another round */
+        begin_round(s);
+        return;
+    }
     if (s->state != SS_WATCHING) engine_note_settled(s->e);
     s->state = SS_WATCHING;
     free(s->fs); /* the round is over */
@@ -685,6 +747,10 @@ static void inbox_examined(imap_client *c, imap_status st, const imap_response *
         return;
     }
     s->inbox_selected = true;
+    if (s->inbox_next && s->uidnext > s->inbox_next) {
+        begin_round(s); /* mail came while the other folders were synced */
+        return;
+    }
     start_watch(s);
 }
 
