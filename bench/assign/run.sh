@@ -57,7 +57,7 @@ LAB_DIR=${LAB_DIR:-/tmp/mf-bench-assign/lab}
 BASEPORT=${BASEPORT:-24370}
 KEEP_LAB=${KEEP_LAB:-0}
 KEEP_DB=${KEEP_DB:-0}
-BIN=${MAILFLEET_BIN:-$ROOT/build-release/mailfleet}
+BIN=$(realpath -m "${MAILFLEET_BIN:-$ROOT/build-release/mailfleet}") # absolute: serve runs in its own directory
 RESULTS_DIR=${RESULTS_DIR:-}
 export BEFORE=${BEFORE:-3} AFTER=${AFTER:-10} CLIENTS=${CLIENTS:-1}
 N=$((MAILBOXES * PER))
