@@ -93,9 +93,6 @@ struct session {
     /* new mail: UIDs range_from..range_to (last seen + 1 .. UIDNEXT - 1) still to fetch, in
      * batches of imap_fetch_batch; range_from 0 = none */
     uint32_t range_from, range_to;
-    /* INBOX's UIDNEXT as far as stored: mail that came while another folder was synced shows
-     * as a higher UIDNEXT when INBOX is opened again to be watched */
-    uint32_t inbox_next;
     struct pending_msg *pending; /* of the UID FETCH in flight */
     size_t npending, pending_cap;
     bool fetching;               /* a UID FETCH in flight */
@@ -509,8 +506,6 @@ static void finish_folder(session *s)
     uint32_t last = s->max_uid;
     if (s->uidnext > 1 && s->uidnext - 1 > last) last = s->uidnext - 1;
     if (last > s->fs->last_uid) s->fs->last_uid = last;
-    if (strcmp(s->folders[s->fi].name, "INBOX") == 0 && s->fs->last_uid < UINT32_MAX)
-        s->inbox_next = (uint32_t)s->fs->last_uid + 1;
     s->fs->backfill_done = 1;
     save_folder(s);
     next_folder(s);
@@ -747,10 +742,6 @@ static void inbox_examined(imap_client *c, imap_status st, const imap_response *
         return;
     }
     s->inbox_selected = true;
-    if (s->inbox_next && s->uidnext > s->inbox_next) {
-        begin_round(s); /* mail came while the other folders were synced */
-        return;
-    }
     start_watch(s);
 }
 

@@ -71,7 +71,7 @@ ENGINE_ENV = {
     "MAILFLEET_IMAP_IDLE_SECONDS": "300",
     "MAILFLEET_IMAP_POLL_SECONDS": "300",
 }
-USERS = ["stan", "tina", "wendy", "bea", "ivy", "alice", "olive", "uma", "rita"]
+USERS = ["stan", "tina", "wendy", "bea", "ivy", "alice", "olive", "uma", "rita", "sam"]
 PROSPECT = "prospect.test"
 
 
@@ -536,6 +536,46 @@ def _(env):
     sys.stdout.write("# ivy Maildir burst: %d written, all imported after %.2f s\n"
                      % (n, time.time() - t0))
     check(db_count(env, mid) == before + n, "count %d, want %d" % (db_count(env, mid), before + n))
+    check(not db_duplicates(env, mid), "duplicates: %s" % db_duplicates(env, mid))
+
+
+@timed("R13 a message delivered to INBOX while the Sent folder is being backfilled (INBOX is "
+       "not selected then, so no EXISTS) is imported by the same round, within 10 s")
+def _(env):
+    who = seat(env, "sam")
+    # A round syncs Sent first and INBOX last, so what came during Sent is fetched when INBOX
+    # is opened, and the round ends with INBOX selected for IDLE (src/engine/session.c).
+    n_sent = 4000  # enough for the Sent backfill to take a few seconds
+    for i in range(n_sent):
+        S.lab.place_folder("sam", ".Sent", 1, message(
+            [("From", address("sam")), ("To", "p%d@%s" % (i, PROSPECT)),
+             ("Subject", "sent %04d" % i), ("Date", rfc2822(1)),
+             ("Message-ID", new_mid("samsent%04d" % i))], "x\n"), flags="S")
+    mid = add_mailbox(env, who, "sam")["id"]
+
+    def sent_started():
+        m = get_mailbox(env, who, mid)
+        n = (m.get("sync") or {}).get("messages_imported") or 0
+        return n > 0, m
+    wait("the Sent backfill to start", sent_started, 30, interval=0.02)
+    md = S.lab.maildir("sam")
+    data = message([("From", "late@%s" % PROSPECT), ("To", address("sam")),
+                    ("Subject", "arrived during the Sent backfill"), ("Date", rfc2822()),
+                    ("Message-ID", new_mid("samlate"))], "x\n").encode()
+    name = "%d.M1P%d.mfllate,S=%d" % (int(time.time()), os.getpid(), len(data))
+    with open(os.path.join(md, "tmp", name), "wb") as f:
+        f.write(data)
+    os.chown(os.path.join(md, "tmp", name), pwd.getpwnam("nobody").pw_uid,
+             grp.getgrnam("nogroup").gr_gid)
+    os.rename(os.path.join(md, "tmp", name), os.path.join(md, "new", name))
+    during = (get_mailbox(env, who, mid).get("sync") or {}).get("messages_imported") or 0
+    check(during < n_sent, "the Sent backfill was already over (%d of %d) when the message "
+          "came: the case is not exercised" % (during, n_sent))
+    t0 = time.time()
+    wait_message(env, who, mid, "arrived during the Sent backfill", timeout=10)
+    sys.stdout.write("# sam: delivered with %d of %d Sent messages imported; seen after %.2f s\n"
+                     % (during, n_sent, time.time() - t0))
+    wait_synced(env, who, mid, imported=n_sent + 1, timeout=30)
     check(not db_duplicates(env, mid), "duplicates: %s" % db_duplicates(env, mid))
 
 
