@@ -7,6 +7,7 @@
 #include "core/roles.h"
 #include "core/webhook.h"
 #include "util/crypto.h"
+#include "util/netaddr.h"
 
 static int forbidden(mf_error *err)
 {
@@ -49,11 +50,19 @@ static int events_json(const char *const *events, int n, char **out, mf_error *e
     return 0;
 }
 
-static int check_url(const char *url, mf_error *err)
+/* A valid URL, and unless the operator allows it (webhook_allow_private), not one written
+ * with a loopback/private address or "localhost": an org admin must not reach the server's own
+ * network through mailfleet. Names are judged again at delivery, on the resolved address. */
+static int check_url(mf_app *app, const char *url, mf_error *err)
 {
-    char why[200];
+    char why[200], host[300];
     if (webhook_url_check(url, why, sizeof(why)) < 0)
         return mf_fail(err, 400, "invalid_request", NULL, "url: %s", why);
+    if (!app->cfg.webhook_allow_private && webhook_url_host(url, host, sizeof(host)) == 0 &&
+        netaddr_host_is_internal(host) == 1)
+        return mf_fail(err, 400, "invalid_request", NULL,
+                       "url: %s is a loopback or private address; webhooks go to public "
+                       "addresses unless the operator sets webhook_allow_private = true", host);
     return 0;
 }
 
@@ -98,7 +107,7 @@ int ops_webhook_create(mf_app *app, db *d, const mf_actor *a, const mf_webhook_i
     mf_org o;
     if (orgs_get(d, org, &o, err) < 0) return -1;
     if (!in->url) return mf_fail(err, 400, "invalid_request", NULL, "url: is required");
-    if (check_url(in->url, err) < 0) return -1;
+    if (check_url(app, in->url, err) < 0) return -1;
     char *events = NULL, *secret = NULL, *sealed = NULL;
     if (events_json(in->events, in->n_events, &events, err) < 0) return -1;
     if (make_secret(app, in->secret, &secret, &sealed, err) < 0) {
@@ -144,7 +153,7 @@ int ops_webhook_update(mf_app *app, db *d, const mf_actor *a, const char *id,
                        mf_error *err)
 {
     *secret_out = NULL;
-    if (in->url && check_url(in->url, err) < 0) return -1;
+    if (in->url && check_url(app, in->url, err) < 0) return -1;
     char *events = NULL, *secret = NULL, *sealed = NULL;
     if (in->n_events >= 0 && events_json(in->events, in->n_events, &events, err) < 0) return -1;
     if (in->secret && in->rotate_secret) {

@@ -107,6 +107,26 @@ int webhook_url_check(const char *url, char *why, size_t why_len)
     return 0;
 }
 
+int webhook_url_host(const char *url, char *host, size_t host_len)
+{
+    const char *p = strstr(url ? url : "", "://");
+    if (!p || host_len == 0) return -1;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    if (*p == '[') {
+        const char *close = memchr(p, ']', n);
+        if (!close) return -1;
+        n = (size_t)(close - p) + 1;
+    } else {
+        const char *colon = memchr(p, ':', n);
+        if (colon) n = (size_t)(colon - p);
+    }
+    if (n == 0 || n >= host_len) return -1;
+    memcpy(host, p, n);
+    host[n] = '\0';
+    return 0;
+}
+
 int webhook_secret_check(const char *secret, char *why, size_t why_len)
 {
     size_t n = secret ? strlen(secret) : 0;

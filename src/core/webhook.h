@@ -28,6 +28,8 @@ int webhook_event_valid(const char *name); /* 1 when name is one of them */
  * user:password@ (the signature authenticates mailfleet; credentials would be shown in every
  * GET), no #fragment, at most 2048 bytes. 0 when good, else -1 with why (a sentence). */
 int webhook_url_check(const char *url, char *why, size_t why_len);
+/* The host of a URL that passed webhook_url_check ("[::1]" keeps its brackets) -> 0, or -1. */
+int webhook_url_host(const char *url, char *host, size_t host_len);
 
 /* A secret given by the admin: 16..128 printable ASCII characters, no spaces. */
 int webhook_secret_check(const char *secret, char *why, size_t why_len);

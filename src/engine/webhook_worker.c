@@ -1,5 +1,7 @@
 /* webhook_worker.c — the webhook delivery thread; see webhook_worker.h. */
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "store/webhooks.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 
 #define MAX_IN_FLIGHT 16
 #define LEASE_EXTRA_SECONDS 60
@@ -24,7 +27,9 @@ typedef struct job {
     char webhook_id[MF_ID_LEN];
     char event[40];
     int attempts; /* this one included */
+    bool allow_private;
     char errbuf[CURL_ERROR_SIZE];
+    char blocked[160]; /* why the connection was refused by us (internal address) */
 } job;
 
 struct webhook_worker {
@@ -60,6 +65,27 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *name, con
     char line[256];
     snprintf(line, sizeof(line), "%s: %s", name, value);
     return curl_slist_append(l, line);
+}
+
+/* libcurl asks for each socket it connects with the resolved address: webhooks do not reach
+ * loopback/private addresses unless the operator allows it (the URL's name may resolve to one,
+ * or be changed to resolve to one after the webhook was registered). */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    job *j = arg;
+    if (purpose == CURLSOCKTYPE_IPCXN && !j->allow_private &&
+        netaddr_is_internal(&a->addr, a->addrlen)) {
+        char ip[INET6_ADDRSTRLEN] = "?";
+        if (a->family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&a->addr)->sin_addr, ip, sizeof(ip));
+        else if (a->family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a->addr)->sin6_addr, ip, sizeof(ip));
+        snprintf(j->blocked, sizeof(j->blocked),
+                 "not sent: the URL resolves to %s, a loopback or private address "
+                 "(webhook_allow_private is off)", ip);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
 }
 
 /* A claimed delivery: sign it and hand it to libcurl. */
@@ -129,6 +155,9 @@ static void start_job(mf_webhook_job *dj, void *arg)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    j->allow_private = cfg->webhook_allow_private != 0;
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
     if (curl_multi_add_handle(w->multi, e) != CURLM_OK) {
         webhook_delivery_finish(d, j->id, "pending", now + cfg->webhook_retry_base_seconds, 0,
                                 "cannot start the request", NULL);
@@ -151,7 +180,9 @@ static void finish_job(webhook_worker *w, job *j, CURLcode rc)
     enum webhook_outcome o =
         webhook_after_attempt(rc == CURLE_OK ? code : 0, j->attempts, cfg->webhook_max_attempts);
     char why[CURL_ERROR_SIZE + 32] = "";
-    if (rc != CURLE_OK)
+    if (rc != CURLE_OK && j->blocked[0])
+        snprintf(why, sizeof(why), "%s", j->blocked);
+    else if (rc != CURLE_OK)
         snprintf(why, sizeof(why), "%s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
     else if (o != WEBHOOK_DELIVERED)
         snprintf(why, sizeof(why), "the endpoint answered HTTP %ld", code);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "util/config.h"
 #include "util/strbuf.h"
@@ -95,6 +96,16 @@ static int parse_int(const char *key, const char *v, long lo, long hi, long *out
     return 0;
 }
 
+static int parse_bool(const char *key, const char *v, int *out, mf_error *err)
+{
+    static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) return *out = 1, 0;
+        if (strcasecmp(v, no[i]) == 0) return *out = 0, 0;
+    }
+    return mf_fail(err, 400, "bad_config", NULL, "%s: expected true or false", key);
+}
+
 int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
 {
     long n = 0; /* set by parse_int before use; initialised for gcc -O3 (maybe-uninitialized) */
@@ -164,6 +175,8 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "webhook_timeout_seconds") == 0) {
         if (parse_int(key, v, 1, 300, &n, err) < 0) return -1;
         c->webhook_timeout_seconds = (int)n;
+    } else if (strcmp(key, "webhook_allow_private") == 0) {
+        return parse_bool(key, v, &c->webhook_allow_private, err);
     } else if (strcmp(key, "invite_ttl_days") == 0) {
         if (parse_int(key, v, 1, 365, &n, err) < 0) return -1;
         c->invite_ttl_days = (int)n;
@@ -281,6 +294,7 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_SESSION_IDLE_SECONDS", "session_idle_seconds"},
         {"MAILFLEET_LOGIN_MAX_FAILURES", "login_max_failures"},
         {"MAILFLEET_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts"},
+        {"MAILFLEET_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"},
         {"MAILFLEET_WEBHOOK_RETRY_BASE_SECONDS", "webhook_retry_base_seconds"},
         {"MAILFLEET_WEBHOOK_RETRY_MAX_SECONDS", "webhook_retry_max_seconds"},
         {"MAILFLEET_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"},

@@ -32,6 +32,7 @@ typedef struct mf_config {
     int webhook_retry_base_seconds; /* 30: first retry step, doubled each time (jittered) */
     int webhook_retry_max_seconds;  /* 3600: cap of the retry step */
     int webhook_timeout_seconds;    /* 10: a whole request (connect included) */
+    int webhook_allow_private;      /* 0: webhooks may not reach loopback/private addresses */
     int invite_ttl_days;        /* 7: an invitation link expires this long after it is sent (R14) */
     int assignment_check_seconds; /* 60: how often unassigned conversations are checked (R21) */
     int api_cache;              /* 1: keep GET answers and token lookups per HTTP thread */

@@ -488,4 +488,5 @@ def _(env):
 
 
 if __name__ == "__main__":
+    os.environ["MAILFLEET_WEBHOOK_ALLOW_PRIVATE"] = "1"  # a webhook to 127.0.0.1:9
     main(suite)

@@ -353,6 +353,7 @@ def _(env):
 
 if __name__ == "__main__":
     os.environ["MAILFLEET_WEBHOOK_RETRY_BASE_SECONDS"] = "1"
+    os.environ["MAILFLEET_WEBHOOK_ALLOW_PRIVATE"] = "1"  # the receiver runs on loopback
     os.environ["MAILFLEET_WEBHOOK_RETRY_MAX_SECONDS"] = "2"
     try:
         main(suite)

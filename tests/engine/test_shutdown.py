@@ -43,6 +43,7 @@ ENGINE_ENV = {
     "MAILFLEET_RETRY_MAX_SECONDS": "2",
     "MAILFLEET_IMAP_TIMEOUT_SECONDS": "10",
     "MAILFLEET_ENGINE_TICK_SECONDS": "1",
+    "MAILFLEET_WEBHOOK_ALLOW_PRIVATE": "1",  # the receiver runs on loopback
 }
 SANITIZER_MARKS = ("LeakSanitizer", "ERROR: AddressSanitizer", "runtime error:")
 

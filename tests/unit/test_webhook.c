@@ -159,6 +159,28 @@ static void test_secret_and_event_names(void **state)
     assert_false(webhook_event_valid(NULL));
 }
 
+/* The host the API judges for internal addresses (webhook_allow_private off). */
+static void test_url_host(void **state)
+{
+    (void)state;
+    char h[64];
+    assert_int_equal(webhook_url_host("https://hooks.example.com/in?x=1", h, sizeof(h)), 0);
+    assert_string_equal(h, "hooks.example.com");
+    assert_int_equal(webhook_url_host("http://127.0.0.1:8080/x", h, sizeof(h)), 0);
+    assert_string_equal(h, "127.0.0.1");
+    assert_int_equal(webhook_url_host("http://[::1]:9/x", h, sizeof(h)), 0);
+    assert_string_equal(h, "[::1]");
+    assert_int_equal(webhook_url_host("http://example.com", h, sizeof(h)), 0);
+    assert_string_equal(h, "example.com");
+    assert_int_equal(webhook_url_host("http://example.com?q", h, sizeof(h)), 0);
+    assert_string_equal(h, "example.com");
+    assert_int_equal(webhook_url_host("example.com/x", h, sizeof(h)), -1);
+    assert_int_equal(webhook_url_host("http://[::1/x", h, sizeof(h)), -1);
+    assert_int_equal(webhook_url_host("http:///x", h, sizeof(h)), -1);
+    char tiny[4];
+    assert_int_equal(webhook_url_host("http://example.com/", tiny, sizeof(tiny)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_outcome_of_an_attempt),
         cmocka_unit_test(test_url_check),
         cmocka_unit_test(test_secret_and_event_names),
+        cmocka_unit_test(test_url_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
