@@ -27,6 +27,7 @@ typedef struct api_req {
     json_t *resp; /* owned; NULL with 204 */
     char *resp_text;         /* owned; a non-JSON answer (HTML pages) instead of resp */
     const char *resp_type;   /* its Content-Type */
+    const char *resp_location; /* a Location header for the text answer (static string), e.g. a 303 */
     struct resp_body *cached; /* owned reference: a 200 JSON answer shared with resp_cache */
     mf_error err;
     /* console sessions (h_session.c, auth.c): the cookie's session when it authenticated the

@@ -279,3 +279,14 @@ int h_connect_post(api_req *r)
     mf_mailbox_clear(&m);
     return page_end(r, &sb, 201);
 }
+
+/* The same page frame for the other public pages (h_login_invites.c: /welcome/{token}). */
+void public_page_start(strbuf *sb, const char *title)
+{
+    page_start(sb, title);
+}
+
+int public_page_end(api_req *r, strbuf *sb, int status)
+{
+    return page_end(r, sb, status);
+}

@@ -29,4 +29,9 @@ int invite_accept_body(api_req *r, json_t *b, mf_connect_report *rep, mf_mailbox
                        char contributor_id[MF_ID_LEN]);
 /* Zero the passwords of a settings body ({imap:{password}, smtp:{password}}). */
 void invite_body_wipe(json_t *b);
+/* The frame of the public pages (style, title as h1, footer), for other public pages too:
+ * start, add the body, end (answers with status; the strbuf is taken). */
+struct strbuf;
+void public_page_start(struct strbuf *sb, const char *title);
+int public_page_end(api_req *r, struct strbuf *sb, int status);
 #endif

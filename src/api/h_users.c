@@ -1,6 +1,7 @@
 /* h_users.c — /users, /me, /connections: members, seats (R2), limits (R3), tokens. */
 #include <string.h>
 #include "api/api.h"
+#include "api/h_login_invites.h"
 #include "core/limits.h"
 
 int h_users_create(api_req *r)
@@ -9,12 +10,15 @@ int h_users_create(api_req *r)
     if (jin_body(r, &b) < 0) return -1;
     const char *email, *name, *role, *org_id;
     mf_user u;
+    mf_login_invite inv;
     memset(&u, 0, sizeof(u));
     u.mailbox_limit = LIMIT_UNSET;
     int rc = jin_str(r, b, "email", 1, MF_ADDR_MAX - 1, &email);
     if (rc == 0) rc = jin_str(r, b, "name", 1, MF_NAME_MAX - 1, &name);
     if (rc == 0) rc = jin_str(r, b, "role", 1, 16, &role);
     if (rc == 0) rc = jin_str(r, b, "org_id", 0, MF_ID_LEN - 1, &org_id);
+    int send_invite = 0; /* "send_login_invite": true → a login invite in the same transaction */
+    if (rc == 0) rc = jin_bool(r, b, "send_login_invite", &send_invite, NULL);
     if (rc == 0 && (mf_role_parse(role, &u.role) < 0 || u.role == ROLE_CONTRIBUTOR))
         rc = api_bad(r, "role", "must be admin or user");
     if (rc == 0 && u.role == ROLE_OPERATOR && r->actor.role != ROLE_OPERATOR)
@@ -25,11 +29,18 @@ int h_users_create(api_req *r)
         snprintf(u.email, sizeof(u.email), "%s", email);
         snprintf(u.name, sizeof(u.name), "%s", name);
         if (org_id) snprintf(u.org_id, sizeof(u.org_id), "%s", org_id);
-        rc = ops_user_create(r->d, &r->actor, &u, &r->err);
+        if (send_invite) rc = ops_user_create_with_login_invite(r->app, r->d, &r->actor, &u, &inv,
+                                                                &r->err);
+        else rc = ops_user_create(r->d, &r->actor, &u, &r->err);
     }
     json_decref(b);
     if (rc < 0) return -1;
-    return api_ok(r, 201, render_user(&u));
+    json_t *out = render_user(&u);
+    if (send_invite) {
+        json_object_set_new(out, "login_invite", render_login_invite(&inv));
+        app_wake_engine(r->app); /* the email is in the outbox */
+    }
+    return api_ok(r, 201, out);
 }
 
 int h_users_list(api_req *r)

@@ -219,6 +219,7 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
             MHD_add_response_header(page, "Content-Security-Policy", "default-src 'none'; "
                                     "style-src 'unsafe-inline'; form-action 'self'");
         if (cookie) MHD_add_response_header(page, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+        if (r->resp_location) MHD_add_response_header(page, MHD_HTTP_HEADER_LOCATION, r->resp_location);
         MHD_Result_t ret = MHD_queue_response(c, (unsigned)status, page);
         MHD_destroy_response(page);
         json_decref(resp);

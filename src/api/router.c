@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <string.h>
 #include "api/h_invites.h"
+#include "api/h_login_invites.h"
 #include "api/router.h"
 
 #define V1 "/api/v1"
@@ -93,6 +94,12 @@ static const route routes[] = {
     {"POST", V1 "/conversations/{}/unassign", h_conversation_unassign, ROUTE_AUTH},
     {"PATCH", V1 "/conversations/{}", h_conversation_patch, ROUTE_AUTH},
     {"POST", V1 "/conversations/{}/typing", h_conversation_typing, ROUTE_AUTH},
+    /* console passwords set through an emailed invite; the page and accept need no account */
+    {"POST", V1 "/users/{}/login-invite", h_login_invite_create, ROUTE_AUTH},
+    {"POST", V1 "/login-invites/{t}/accept", h_login_invite_accept, ROUTE_PUBLIC},
+    {"GET", "/welcome/{t}", h_welcome_page, ROUTE_PUBLIC},
+    {"POST", "/welcome/{t}", h_welcome_post, ROUTE_PUBLIC},
+    {"GET", V1 "/directory", h_directory, ROUTE_AUTH},
 };
 
 /* A link token: letters, digits, '-' and '_' (base64url). */

@@ -23,6 +23,10 @@ int ops_actor_from_user(const mf_user *u, mf_actor *a);
 int ops_user_visible(db *d, const mf_actor *a, const char *user_id, mf_user *u, mf_error *err);
 int ops_org_create(db *d, const mf_actor *a, mf_org *o, mf_error *err);
 int ops_user_create(db *d, const mf_actor *a, mf_user *u, mf_error *err);
+/* ops_user_create in two parts, for callers that add to its transaction: the rights and
+ * defaults (R1, before any write), then inside the caller's transaction the insert + audit. */
+int ops_user_create_check(const mf_actor *a, mf_user *u, mf_error *err);
+int ops_user_create_in_tx(db *d, const mf_actor *a, mf_user *u, mf_error *err);
 typedef struct mf_user_patch {
     const char *name;      /* NULL = unchanged */
     int seat;              /* -1 unchanged, 0 active, 1 locked */

@@ -62,7 +62,7 @@ int ops_org_create(db *d, const mf_actor *a, mf_org *o, mf_error *err)
     return ops_finish(d, rc, err);
 }
 
-int ops_user_create(db *d, const mf_actor *a, mf_user *u, mf_error *err)
+int ops_user_create_check(const mf_actor *a, mf_user *u, mf_error *err)
 {
     if (u->role == ROLE_OPERATOR) {
         if (a->role != ROLE_OPERATOR)
@@ -77,7 +77,11 @@ int ops_user_create(db *d, const mf_actor *a, mf_user *u, mf_error *err)
         if (!roles_is_admin_of(a, u->org_id))
             return mf_fail(err, 403, "forbidden", "R1", "only admins add members");
     }
-    if (db_begin(d, err) < 0) return -1;
+    return 0;
+}
+
+int ops_user_create_in_tx(db *d, const mf_actor *a, mf_user *u, mf_error *err)
+{
     int rc = 0;
     if (u->org_id[0]) {
         mf_org o;
@@ -91,6 +95,14 @@ int ops_user_create(db *d, const mf_actor *a, mf_user *u, mf_error *err)
         free(dj);
         json_decref(j);
     }
+    return rc;
+}
+
+int ops_user_create(db *d, const mf_actor *a, mf_user *u, mf_error *err)
+{
+    if (ops_user_create_check(a, u, err) < 0) return -1;
+    if (db_begin(d, err) < 0) return -1;
+    int rc = ops_user_create_in_tx(d, a, u, err);
     return ops_finish(d, rc, err);
 }
 

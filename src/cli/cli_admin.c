@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "app/login_invite_ops.h"
 #include "app/ops.h"
 #include "cli/cli.h"
+#include "core/login_invite.h"
 #include "core/limits.h"
 
 /* Parse a whole number in [lo, hi]. */
@@ -113,6 +115,8 @@ static const char *user_usage =
     "       mailfleet user lock|unlock --email EMAIL\n"
     "       mailfleet user passwd EMAIL|--email EMAIL [--password-file FILE]\n"
     "                 (the console password: the first line of FILE, else of stdin)\n"
+    "       mailfleet user invite --email EMAIL\n"
+    "                 (email a one-time link to set the console password; prints it too)\n"
     "create prints the new user's id; operators have no organisation, admins and users need\n"
     "--org. A locked seat cannot log in or send; its mailboxes keep their addresses (R2, R7).\n";
 
@@ -237,34 +241,60 @@ static int user_passwd(cli_ctx *c, int argc, char **argv)
         return CLI_FAILED;
     }
     pw[strcspn(pw, "\r\n")] = '\0';
-    if (strlen(pw) < 8) {
+    mf_error err;
+    char hash[128];
+    const char *why;
+    /* the rule of every console password (core/login_invite.h), hashed before opening */
+    if (login_password_check(pw, &why) < 0 || ops_password_prepare(pw, hash, &err) < 0) {
         memset(pw, 0, sizeof(pw));
-        fprintf(stderr, "mailfleet: the password needs at least 8 characters\n");
+        if (why) fprintf(stderr, "mailfleet: the password %s\n", why);
+        else cli_fail(&err);
         return CLI_FAILED;
     }
+    memset(pw, 0, sizeof(pw));
     mf_app app;
     if (cli_open(c, &app, NULL) != CLI_OK) {
-        memset(pw, 0, sizeof(pw));
+        memset(hash, 0, sizeof(hash));
         return CLI_FAILED;
     }
-    mf_error err;
     mf_user u;
-    char hash[128];
     db *d = app_db(&app, &err);
     int rc = d ? users_get_by_email(d, email, &u, &err) : -1;
-    if (rc == 0 && u.role == ROLE_CONTRIBUTOR)
-        rc = mf_fail(&err, 403, "forbidden", "R14",
-                     "contributors do not sign in to the console; they connect through invites");
-    if (rc == 0 && mf_password_hash(pw, hash) != 0) rc = mf_fail_internal(&err, "hashing failed");
-    memset(pw, 0, sizeof(pw));
     if (rc == 0) rc = db_begin(d, &err);
-    if (rc == 0) rc = users_set_password(d, u.id, hash, &err);
-    if (rc == 0) rc = sessions_delete_user(d, u.id, &err); /* a new password signs out */
-    if (rc == 0) rc = ops_audit(d, &ops_cli_actor, u.org_id, "user.passwd", "user", u.id, NULL);
+    if (rc == 0) rc = ops_user_password_set_in_tx(d, &ops_cli_actor, &u, hash, NULL, &err);
     if (d && rc == 0) rc = db_commit(d, &err);
     else if (d && d->in_tx) db_rollback(d);
+    memset(hash, 0, sizeof(hash));
     app_deinit(&app);
     return rc < 0 ? cli_fail(&err) : CLI_OK;
+}
+
+/* `user invite --email EMAIL`: a login invite (the link by email, as POST
+ * /users/{id}/login-invite does) for operators bootstrapping an organisation's first admin.
+ * The link is also printed on standard output (it is the secret: nowhere else). */
+static int user_invite(cli_ctx *c, int argc, char **argv)
+{
+    const char *email;
+    int p = email_only(argc, argv, &email);
+    if (p == 1) return CLI_OK;
+    if (p < 0) return cli_usage(user_usage);
+    mf_app app;
+    if (cli_open(c, &app, NULL) != CLI_OK) return CLI_FAILED;
+    mf_error err;
+    mf_user u;
+    mf_login_invite inv;
+    char *link = NULL;
+    db *d = app_db(&app, &err);
+    int rc = d ? users_get_by_email(d, email, &u, &err) : -1;
+    if (rc == 0) rc = ops_login_invite_create(&app, d, &ops_cli_actor, u.id, &inv, &link, &err);
+    app_deinit(&app);
+    if (rc < 0) return cli_fail(&err);
+    printf("%s\n", link);
+    fprintf(stderr, "mailfleet: login invite %s for %s emailed (the engine of `mailfleet serve` "
+                    "sends it); the link expires %s\n",
+            inv.id, u.email, inv.expires_at);
+    mf_secret_free(&link);
+    return CLI_OK;
 }
 
 int cli_user(cli_ctx *c)
@@ -276,6 +306,7 @@ int cli_user(cli_ctx *c)
     if (VERB_IS(c, "lock")) return user_set_seat(c, argc, argv, 1);
     if (VERB_IS(c, "unlock")) return user_set_seat(c, argc, argv, 0);
     if (VERB_IS(c, "passwd")) return user_passwd(c, argc, argv);
+    if (VERB_IS(c, "invite")) return user_invite(c, argc, argv);
     if (VERB_IS(c, "list")) {
         static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
                                              {"help", no_argument, NULL, 'h'},

@@ -219,6 +219,26 @@ function inviteLink(maildir, address) {
   }
   return null;
 }
+// The welcome link of the login invite in a lab Maildir ("You've been added to ... set your
+// password"), decoded as inviteLink does.
+function welcomeLink(maildir) {
+  const files = [];
+  for (const sub of ['new', 'cur']) {
+    const dir = path.join(maildir, sub);
+    if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) files.push(path.join(dir, f));
+  }
+  for (const f of files) {
+    const raw = fs.readFileSync(f, 'latin1');
+    if (!/^Subject: .*set your password/mi.test(raw.replace(/\r?\n[ \t]+/g, ' '))) continue;
+    const texts = [raw.replace(/=\r?\n/g, '').replace(/=3D/gi, '=')];
+    for (const b of raw.match(/(?:^[A-Za-z0-9+/=]{20,}\r?\n)+/gm) || []) texts.push(Buffer.from(b.replace(/\s+/g, ''), 'base64').toString('utf8'));
+    for (const t of texts) {
+      const m = t.match(/(http:\/\/127\.0\.0\.1:\d+\/welcome\/wel_[A-Za-z0-9_-]{43})/);
+      if (m) return m[1];
+    }
+  }
+  return null;
+}
 // ---------------------------------------------------------------------------------------------
 step('the first screen (sign-in, then Mailboxes) transfers under 100 KB', async () => {
   const page = S.admin = await newPage();
@@ -515,6 +535,48 @@ step('lock a seat in My Team: the locked user cannot sign in (R2); unlock, and t
   await row.getByRole('button', { name: 'Unlock seat' }).click();
   await row.locator('.badge', { hasText: 'Active' }).waitFor();
   await signIn(carol, cfg.user2);
+});
+
+step('My Team: the admin adds Dave with "email a link to set a password"; Dave opens the emailed link, sets a password, signs in and sees the console', async () => {
+  const admin = S.admin;
+  await go(admin, 'team');
+  const form = admin.locator('#team-add-form');
+  await form.getByLabel('Name').fill('Dave New');
+  await form.getByLabel('Email', { exact: true }).fill(cfg.user); // taken: the error in words, next to the form
+  await form.getByRole('button', { name: 'Add member' }).click();
+  await form.locator('p.error[role="alert"]', { hasText: 'Someone already has this email address.' }).waitFor();
+  await form.getByLabel('Email', { exact: true }).fill('dave@example.test');
+  check(await form.getByLabel('Email a link to set a password').isChecked(), 'the login invite box starts unchecked');
+  await form.getByRole('button', { name: 'Add member' }).click();
+  await admin.getByText('Dave New was added; a link to set a password was emailed to dave@example.test.').waitFor();
+  await admin.locator('tr[data-email="dave@example.test"]').getByRole('button', { name: 'Send login invite' }).waitFor();
+  await shot(admin, 'team-member-invited');
+  const link = await waitFor('the login invite email in dave@\'s Maildir', () => welcomeLink(cfg.lab.maildir_dave));
+  check(link.startsWith(cfg.base + '/welcome/wel_'), 'link: ' + link);
+  const page = await newPage();
+  await page.goto(link);
+  await page.getByText('dave@example.test').first().waitFor();
+  const pw = 'dave-' + crypto.randomBytes(6).toString('hex');
+  await page.getByLabel('New password').fill(pw);
+  await page.getByLabel('Confirm the password').fill(pw + 'x');
+  await page.getByRole('button', { name: 'Set password' }).click();
+  await page.getByText('The two passwords differ.').waitFor();
+  await page.getByLabel('New password').fill(pw);
+  await page.getByLabel('Confirm the password').fill(pw);
+  await shot(page, 'welcome-page');
+  await page.getByRole('button', { name: 'Set password' }).click();
+  await page.getByRole('heading', { name: 'Sign in to mailfleet' }).waitFor(); // 303 → the console's sign-in
+  check(page.url() === cfg.base + '/', 'after the welcome page: ' + page.url());
+  await page.getByLabel('Email', { exact: true }).fill('dave@example.test');
+  await page.getByLabel('Password', { exact: true }).fill(pw);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#top').waitFor({ state: 'visible' });
+  await page.getByRole('heading', { name: 'Mailboxes', level: 1 }).waitFor();
+  check((await page.locator('#me').innerText()).includes('Dave New'), 'signed in as: ' + await page.locator('#me').innerText());
+  await shot(page, 'welcome-signed-in');
+  await page.goto(link); // the link works once
+  await page.getByText('This link has already been used').waitFor();
+  await page.context().close();
 });
 
 step('a mailbox is deleted through the confirmation that says its history is removed (R9)', async () => {

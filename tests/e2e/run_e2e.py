@@ -27,7 +27,7 @@ from harness import Env  # noqa: E402
 from lab import Lab  # noqa: E402
 
 CHROMIUM = os.environ.get("MAILFLEET_CHROMIUM", "/usr/bin/chromium")
-USERS = ["admin", "alice", "alice2", "alice3", "alice4", "bob", "support"]
+USERS = ["admin", "alice", "alice2", "alice3", "alice4", "bob", "support", "dave"]
 ENGINE_ENV = {
     "MAILFLEET_RETRY_MAX_SECONDS": "2",
     "MAILFLEET_IMAP_TIMEOUT_SECONDS": "10",
@@ -100,7 +100,8 @@ def main():
             "user": "alice@example.test",
             "user2": "carol@example.test",
             "lab": {"imap_port": lab.imap_port, "smtp_port": lab.smtp_port, "passwords": passwords,
-                    "domain": "example.test", "maildir_support": lab.maildir("support")},
+                    "domain": "example.test", "maildir_support": lab.maildir("support"),
+                    "maildir_dave": lab.maildir("dave")},
         }
         t0 = time.time()
         p = subprocess.run([node, os.path.join(HERE, "console.test.mjs")], cwd=HERE,

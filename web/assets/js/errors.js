@@ -31,7 +31,9 @@ const BY_CODE = {
     'Generic addresses such as info@ or sales@ cannot go on a personal seat. Connect it as a shared mailbox instead.',
   mailbox_not_connected: (e) => 'This mailbox is not connected, so it cannot send. Reconnect it first. ' + dot(cap(e.message)),
   recipient_suppressed: (e) => 'A recipient is on your suppression list (unsubscribed or bounced): ' + dot(e.message),
-  seat_locked: () => 'This seat is locked. An admin can unlock it.',
+  seat_locked: (e) => (/cannot sign in; unlock it first/.test(e.message)
+    ? 'This seat is locked, and a locked seat cannot sign in. Unlock it first, then send the login invite.'
+    : 'This seat is locked. An admin can unlock it.'),
   forbidden: (e) => (e.rule === 'R14'
     ? 'Contributors cannot sign in to the console. They connect their inbox through an invite link.'
     : 'You are not allowed to do this: ' + dot(e.message)),
@@ -54,6 +56,7 @@ const BY_CODE = {
   db_unavailable: () => 'mailfleet cannot reach its database right now. Try again in a minute.',
   internal: () => 'Something went wrong on the server. Try again; if it persists, tell your operator.',
   // invites and contributors (R14), shared mailboxes and assignment (R20, R21)
+  contributor_no_login: () => 'Contributors have no console login: they connect their inbox through an invitation.',
   invite_pending: () => 'An invitation to this address is already pending. Resend it from the list of invitations instead.',
   address_is_member: () => 'This address is the login of a member of your team: they connect their mailbox themselves on the Mailboxes screen.',
   invite_used: () => 'This invitation was already used: the mailbox is connected. Remove the mailbox or the contributor instead.',

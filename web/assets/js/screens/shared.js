@@ -1,8 +1,9 @@
 // shared.js — one shared mailbox (R20, R21), #/shared/<mailbox id>: its members with read or
 // reply access and "available" for round-robin, its assignment rule (manual or round-robin,
 // cap, unassigned alert minutes) — both edited by the owner only, read-only for the others —
-// and, for admins, the transfer of its ownership.
-import { get, put, post, all } from '../api.js';
+// and, for admins, the transfer of its ownership. The members picker lists the organisation's
+// directory (GET /directory), so an owner who is not an admin can pick colleagues too.
+import { get, put, post, all, q } from '../api.js';
 import { h, clear, field, input, select, busy, confirmDialog, flash, pageHead, table, td, statusBadge,
   announce } from '../ui.js';
 
@@ -20,12 +21,14 @@ export async function render(main, ctx) {
   if (isAdmin) main.append(ownerBox);
 
   const users = isAdmin ? await all('/users').catch(() => []) : [];
+  const directory = await get('/directory' + q({ org_id: me.role === 'operator' ? m.org_id : undefined }))
+    .then((d) => d.items).catch(() => []);
   let members = [];
   let rule = null;
   const isOwner = () => m.owner_id === me.id;
   const nameOf = (id) => {
     if (id === me.id) return me.name;
-    const u = users.find((x) => x.id === id) || members.find((x) => x.user_id === id);
+    const u = users.find((x) => x.id === id) || directory.find((x) => x.id === id) || members.find((x) => x.user_id === id);
     return u ? u.name : 'another member';
   };
 
@@ -82,8 +85,8 @@ export async function render(main, ctx) {
   }
 
   function drawAdd() {
-    const candidates = users.filter((u) => (u.role === 'admin' || u.role === 'user') && u.id !== m.owner_id && !members.some((x) => x.user_id === u.id));
-    if (!isAdmin) { membersBox.append(h('p', { class: 'hint' }, 'To add someone, ask an admin: only admins list the team.')); return; }
+    // the directory holds the active users and admins of the organisation
+    const candidates = directory.filter((u) => u.id !== m.owner_id && !members.some((x) => x.user_id === u.id));
     if (!candidates.length) return;
     const who = select('user_id', candidates.map((u) => ({ value: u.id, label: `${u.name} <${u.email}>` })));
     const access = select('access', [{ value: 'reply', label: 'Read and reply' }, { value: 'read', label: 'Read' }]);

@@ -1,6 +1,8 @@
 // team.js — My Team (admins, R1–R4, R19): members with seat state and used/available
 // connections, the team's totals and free slots; buy slots, assign one to a member, remove one
-// (R4), lock/unlock a seat (R2), set a member's master inbox (the member is notified, R28).
+// (R4), lock/unlock a seat (R2), set a member's master inbox (the member is notified, R28);
+// add a member, and send a member a login invite (an emailed link to set their console
+// password, POST /users/{id}/login-invite; also a checkbox of the add-member form).
 import { get, post, patch, put, del, all, q } from '../api.js';
 import { h, clear, field, input, select, busy, dialog, confirmDialog, flash, table, td, pageHead } from '../ui.js';
 
@@ -11,7 +13,8 @@ export async function render(main, ctx) {
   const notice = h('div', { class: 'notices' });
   const totals = h('section', { class: 'card totals', 'aria-label': 'Team connections' });
   const members = h('div', { class: 'list-box' });
-  main.append(head, notice, totals, members);
+  const addBox = h('section', { class: 'card', 'aria-labelledby': 'add-member-title' });
+  main.append(head, notice, totals, members, addBox);
 
   if (me.role === 'operator') {
     const orgs = await all('/orgs');
@@ -26,6 +29,7 @@ export async function render(main, ctx) {
     const team = await get('/connections' + q({ org_id: me.role === 'operator' ? orgId : undefined }));
     drawTotals(team);
     drawMembers(team);
+    drawAdd();
   }
 
   function drawTotals(team) {
@@ -53,7 +57,8 @@ export async function render(main, ctx) {
         h('button', { type: 'button', 'aria-label': `Assign a slot to ${m.name}`, onclick: (ev) => assign(m, ev.currentTarget, cell) }, 'Assign a slot'),
         h('button', { type: 'button', 'aria-label': `Remove a slot from ${m.name}`, disabled: m.assigned_slots === 0, onclick: (ev) => removeSlot(m, ev.currentTarget, cell) }, 'Remove a slot'),
         h('button', { type: 'button', 'aria-label': `${locked ? 'Unlock seat' : 'Lock seat'} of ${m.name}`, onclick: (ev) => setSeat(m, !locked, ev.currentTarget, cell) }, locked ? 'Unlock seat' : 'Lock seat'),
-        h('button', { type: 'button', 'aria-label': `Set master inbox of ${m.name}`, onclick: () => setMaster(m) }, 'Set master inbox'));
+        h('button', { type: 'button', 'aria-label': `Set master inbox of ${m.name}`, onclick: () => setMaster(m) }, 'Set master inbox'),
+        h('button', { type: 'button', 'aria-label': `Send login invite to ${m.name}`, onclick: (ev) => sendLoginInvite(m, ev.currentTarget, cell) }, 'Send login invite'));
       return h('tr', { 'data-email': m.email },
         td('Member', h('strong', {}, m.name), h('div', { class: 'sub' }, m.email)),
         td('Seat', h('span', { class: 'badge ' + (locked ? 'bad' : 'good') }, locked ? 'Locked' : 'Active')),
@@ -61,6 +66,38 @@ export async function render(main, ctx) {
         td('Actions', cell));
     });
     clear(members).append(table('Members', ['Member', 'Seat', 'Used / available', 'Actions'], rows));
+  }
+
+  // The add-member form: name, email, role, and "email a link to set a password".
+  function drawAdd() {
+    const name = input('name', { autocomplete: 'off', required: true });
+    const email = input('email', { type: 'email', autocomplete: 'off', required: true });
+    const role = select('role', [{ value: 'user', label: 'User' }, { value: 'admin', label: 'Admin' }]);
+    const invite = input('send_login_invite', { type: 'checkbox', checked: true });
+    const add = h('button', { type: 'submit', class: 'primary' }, 'Add member');
+    const actions = h('div', { class: 'actions' }, add);
+    const form = h('form', { id: 'team-add-form', novalidate: true },
+      h('div', { class: 'grid3' }, field('Name', name), field('Email', email), field('Role', role)),
+      h('div', { class: 'check' }, invite, h('label', { for: invite.id }, 'Email a link to set a password')),
+      actions);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = { name: name.value.trim(), email: email.value.trim(), role: role.value,
+        send_login_invite: invite.checked, org_id: me.role === 'operator' ? orgId : undefined };
+      const u = await busy(add, form, () => post('/users', body), actions);
+      if (!u) return;
+      await load();
+      flash(notice, u.login_invite
+        ? `${u.name} was added; a link to set a password was emailed to ${u.email}.`
+        : `${u.name} was added. Send a login invite when they need to sign in.`);
+    });
+    clear(addBox).append(h('h2', { id: 'add-member-title' }, 'Add a member'), form);
+  }
+
+  // A one-time link to set the console password, by email (a newer one replaces the older).
+  async function sendLoginInvite(m, button, cell) {
+    const res = await busy(button, cell, () => post(`/users/${m.user_id}/login-invite`));
+    if (res) flash(notice, `A link to set a password was emailed to ${m.email}; it works once, until ${res.expires_at.slice(0, 10)}.`);
   }
 
   async function assign(m, button, cell) {
