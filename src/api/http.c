@@ -199,7 +199,11 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     json_t *resp = r->resp;
     char *text = r->resp_text;
     const char *type = r->resp_type;
-    log_debug("%s %s -> %d", method, url, status);
+    if (log_enabled(MF_LOG_DEBUG)) {
+        char shown[512];
+        router_log_path(url, shown, sizeof(shown));
+        log_debug("%s %s -> %d", method, shown, status);
+    }
     if (r->cached) {
         MHD_Result_t ret = send_body(c, r->cached);
         resp_body_unref(r->cached);

@@ -1,9 +1,11 @@
 /* router.c — the route table of the HTTP API (see docs/api.md) and its matcher. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include "api/h_invites.h"
 #include "api/h_login_invites.h"
 #include "api/router.h"
+#include "util/strbuf.h"
 
 #define V1 "/api/v1"
 
@@ -140,6 +142,37 @@ static int path_matches(const char *pattern, const char *path, api_req *r)
     }
     if (*s == '/' && s[1] == '\0') s++; /* tolerate one trailing slash */
     return *p == '\0' && *s == '\0';
+}
+
+void router_log_path(const char *path, char *out, size_t out_len)
+{
+    api_req scratch;
+    snprintf(out, out_len, "%s", path);
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!strstr(routes[i].pattern, "{t}") || !path_matches(routes[i].pattern, path, &scratch))
+            continue;
+        /* it matched: pattern and path segments line up */
+        strbuf b;
+        strbuf_init(&b, 128);
+        const char *p = routes[i].pattern, *s = path;
+        while (*p && *s) {
+            if (p[0] == '{') {
+                size_t len = strcspn(s, "/");
+                int token = p[1] == 't';
+                if (token) strbuf_addstr(&b, "***");
+                else strbuf_add(&b, s, len);
+                s += len;
+                p += token ? 3 : 2;
+            } else {
+                strbuf_add(&b, s++, 1);
+                p++;
+            }
+        }
+        strbuf_addstr(&b, s);
+        snprintf(out, out_len, "%s", b.buf);
+        strbuf_release(&b);
+        return;
+    }
 }
 
 enum route_match router_match(const char *method, const char *path, api_req *r, const route **out)

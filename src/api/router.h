@@ -19,4 +19,7 @@ enum route_match { ROUTE_FOUND, ROUTE_NO_PATH, ROUTE_NO_METHOD };
 
 /* Match method+path; fills r->params. */
 enum route_match router_match(const char *method, const char *path, api_req *r, const route **out);
+/* path for the log: the token segments of the route it matches ({t}: invite, welcome,
+ * unsubscribe links, which are credentials) replaced by "***"; other paths unchanged. */
+void router_log_path(const char *path, char *out, size_t out_len);
 #endif

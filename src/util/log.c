@@ -12,6 +12,11 @@ void log_set_level(enum mf_log_level lvl)
     min_level = lvl;
 }
 
+bool log_enabled(enum mf_log_level lvl)
+{
+    return lvl >= min_level;
+}
+
 int log_parse_level(const char *s, enum mf_log_level *out)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};
