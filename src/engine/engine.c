@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/ssl.h>
@@ -256,6 +257,12 @@ engine *engine_start(mf_app *app, mf_error *err)
         return NULL;
     }
     e->base = event_base_new();
+    /* /etc/resolv.conf and /etc/hosts, as getaddrinfo would read them; the lookups run on the
+     * loop, so a slow or dead DNS server holds one session, not all of them */
+    e->dns = evdns_base_new(e->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                         EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (!e->dns) log_warnx("engine: no asynchronous DNS (evdns); host names are resolved by "
+                           "blocking lookups on the engine's thread");
     e->parse_pool = work_pool_new(e->base, app->cfg.parse_threads);
     e->wake_ev = event_new(e->base, -1, 0, on_wake, e);
     e->api_wake_ev = event_new(e->base, -1, 0, on_api_wake, e);
@@ -278,6 +285,7 @@ engine *engine_start(mf_app *app, mf_error *err)
         event_free(e->wake_ev);
         event_free(e->stop_ev);
         event_free(e->tick_ev);
+        if (e->dns) evdns_base_free(e->dns, 0);
         event_base_free(e->base);
         SSL_CTX_free(e->ssl_ctx);
         free(e);
@@ -320,6 +328,7 @@ void engine_stop(engine **ep)
     event_free(e->tick_ev);
     event_free(e->slot_ev);
     event_free(e->trim_ev);
+    if (e->dns) evdns_base_free(e->dns, 0); /* the sessions and their lookups are gone */
     event_base_free(e->base);
     SSL_CTX_free(e->ssl_ctx);
     free(e->sessions);

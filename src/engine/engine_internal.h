@@ -15,6 +15,7 @@ struct event;
 struct engine {
     mf_app *app;
     struct event_base *base;
+    struct evdns_base *dns; /* host names of IMAP servers resolved on the loop; NULL: blocking */
     struct event *wake_ev, *api_wake_ev, *tick_ev, *stop_ev; /* api_wake: also sequences */
     struct event *outbox_wake_ev;                            /* a message was queued */
     SSL_CTX *ssl_ctx;

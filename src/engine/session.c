@@ -872,6 +872,7 @@ void session_start(session *s)
     }
     imap_client_events ev = {.on_ready = on_ready, .on_untagged = on_untagged,
                              .on_error = on_client_error};
+    cfg.dns = s->e->dns;
     s->client = imap_client_new(s->e->base, s->e->ssl_ctx, &cfg, &ev, s);
     free((char *)cfg.host);
     free((char *)cfg.username);

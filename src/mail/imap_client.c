@@ -35,6 +35,7 @@ struct imap_client {
     struct event_base *base;
     SSL_CTX *ssl_ctx;
     struct bufferevent *bev;
+    struct evdns_base *dns; /* NULL: blocking getaddrinfo */
     imap_parser *parser;
     char *host, *username, *password;
     uint16_t port;
@@ -97,6 +98,7 @@ imap_client *imap_client_new(struct event_base *base, SSL_CTX *ssl_ctx,
     c->port = cfg->port;
     c->security = cfg->security;
     c->xoauth2 = cfg->xoauth2;
+    c->dns = cfg->dns;
     c->connect_timeout = cfg->connect_timeout ? cfg->connect_timeout : 30;
     c->command_timeout = cfg->command_timeout ? cfg->command_timeout : 60;
     c->ev = *ev;
@@ -630,8 +632,9 @@ int imap_client_connect(imap_client *c)
     bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
     set_read_timeout(c, c->connect_timeout);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    /* NULL dns base: names are resolved with getaddrinfo (IP addresses need no lookup). */
-    if (bufferevent_socket_connect_hostname(c->bev, NULL, AF_UNSPEC, c->host, c->port) < 0) {
+    /* With a dns base the name is resolved on the loop, asynchronously; without, by a blocking
+     * getaddrinfo. IP addresses need no lookup either way. */
+    if (bufferevent_socket_connect_hostname(c->bev, c->dns, AF_UNSPEC, c->host, c->port) < 0) {
         fail(c, IMAP_CLIENT_ERR_NETWORK, "cannot connect to %s:%u", c->host, c->port);
         return 0;
     }

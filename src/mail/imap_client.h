@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include "mail/imap_parser.h"
 
+struct evdns_base;
+
 struct event_base;
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct imap_client imap_client;
@@ -34,6 +36,10 @@ typedef struct imap_client_cfg {
     bool xoauth2;              /* AUTHENTICATE XOAUTH2 (R11; token supplied by the caller) */
     unsigned connect_timeout;  /* seconds; default 30 */
     unsigned command_timeout;  /* seconds; default 60 */
+    /* Resolves host names without blocking the loop (libevent's evdns). NULL: getaddrinfo on
+     * the calling thread, which blocks it for the lookup (fine for a one-off test on its own
+     * thread, not for an engine loop running thousands of sessions). */
+    struct evdns_base *dns;
 } imap_client_cfg;
 
 enum imap_client_error {

@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include "mail/imap_client.h"
+#include "loopback.h"
 
 typedef struct stop_ctx {
     struct event_base *base;
@@ -64,38 +65,6 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     imap_client_free(&x->client);
     x->stopped = true;
     event_base_loopbreak(x->base);
-}
-
-static int listen_loopback(uint16_t *port)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s, 4), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return s;
-}
-
-/* Run the loop until the server side has received a whole line from the client. */
-static void pump_until_line(struct event_base *base, int fd, char *buf, size_t cap)
-{
-    size_t n = 0;
-    for (int i = 0; i < 500; i++) {
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 10) == 1) {
-            ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
-            assert_true(r > 0);
-            n += (size_t)r;
-            buf[n] = '\0';
-            if (strchr(buf, '\n')) return;
-        }
-    }
-    fail_msg("the client sent no line (got %zu bytes)", n);
 }
 
 /* 1 when the peer closed the connection within ms, 0 when it is still open. */
