@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <string.h>
 #include "api/h_invites.h"
+#include "api/h_workers.h"
 #include "api/router.h"
 
 #define V1 "/api/v1"
@@ -93,6 +94,8 @@ static const route routes[] = {
     {"POST", V1 "/conversations/{}/unassign", h_conversation_unassign, ROUTE_AUTH},
     {"PATCH", V1 "/conversations/{}", h_conversation_patch, ROUTE_AUTH},
     {"POST", V1 "/conversations/{}/typing", h_conversation_typing, ROUTE_AUTH},
+    /* engine workers and their mailbox leases (PostgreSQL scale-out) */
+    {"GET", V1 "/workers", h_workers_list, ROUTE_AUTH},
 };
 
 /* A link token: letters, digits, '-' and '_' (base64url). */
