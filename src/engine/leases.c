@@ -75,7 +75,7 @@ static void on_taken(const char *mailbox_id, const char *prev, int unknown, void
 /* The new held set is in force: the engine runs exactly those mailboxes. */
 static void install(lease_keeper *lk, id_set *next)
 {
-    qsort(next->ids, next->n, sizeof(*next->ids), id_cmp);
+    if (next->n > 1) qsort(next->ids, next->n, sizeof(*next->ids), id_cmp);
     bool changed = !set_equal(&lk->held, next);
     free(lk->held.ids);
     lk->held = *next;
