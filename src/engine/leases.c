@@ -175,6 +175,7 @@ lease_keeper *lease_keeper_start(engine *e)
     event_add(lk->timer, &tv);
     log_info("leases: engine worker %s (lease %d s, heartbeat every %ld s)", lk->w.id,
              e->app->cfg.lease_seconds, (long)tv.tv_sec);
+    e->leases = lk; /* before the first heartbeat: the reconcile it triggers filters by it */
     heartbeat(lk);
     return lk;
 }

@@ -20,8 +20,8 @@
 
 typedef struct lease_keeper lease_keeper;
 
-/* PostgreSQL: a keeper that has run its first heartbeat (the engine may then reconcile).
- * SQLite: NULL. */
+/* PostgreSQL: a keeper, already set as e->leases, that has run its first heartbeat (and
+ * reconciled the sessions). SQLite: NULL. */
 lease_keeper *lease_keeper_start(engine *e);
 /* Clean stop: the leases are given back at once (other workers take them at their next
  * heartbeat) and the worker row removed. Call after the sessions and the sender stopped. */

@@ -14,8 +14,11 @@ lease the mailboxes (DESIGN.md "each worker leases the mailboxes it runs"; store
            front of Postfix held back the answer to DATA) ends "unknown" and is never sent again
            (one copy in the recipient's Dovecot Maildir, also later); a message of the same
            mailbox that was still queued is sent by the new holder, once.
-  stop     SIGTERM: the surviving worker exits 0 and gives its leases back at once (no holder
-           left in mailbox_leases); the API exits 0; no 5xx, no mailbox password in any answer.
+  share    a third worker started later gets its fair share: the survivor gives 5 back within a
+           few heartbeats; mail is still stored once.
+  stop     SIGTERM: a worker exits 0 and gives its leases back at once (the other takes them
+           before they could have expired); after the last one no lease is held; the API exits
+           0; no 5xx, no mailbox password in any answer.
 
 PostgreSQL: a database of its own in the cluster of MAILFLEET_TEST_PG_URL (scripts/test.sh
 starts one), else a private cluster started here with tests/lab/postgres.sh. Needs root (the
@@ -518,22 +521,52 @@ def _(env):
               "the survivor never synced %s" % local)
 
 
-@test("stop: SIGTERM, the survivor exits 0 and gives its leases back at once")
+@test("leases: a worker started later gets its fair share (the survivor gives 5 back); mail is "
+      "still stored once")
 def _(env):
-    w = S.survivor
-    w.proc.send_signal(signal.SIGTERM)
-    try:
-        rc = w.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        w.proc.kill()
-        rc = None
-    check(rc == 0, "worker exit status %s: %s" % (rc, log_of(w)[-800:]))
+    S.late = env.start_worker()
+    pids = {S.survivor.proc.pid, S.late.proc.pid}
+
+    def probe():
+        v, _ = workers_view(env)
+        held = [m for boxes in v.values() for m in boxes]
+        return (set(v) == pids and sorted(len(b) for b in v.values()) == [5, 5]
+                and len(held) == len(set(held)) == N_BOXES), v
+    wait("5 + 5 after the late start", probe, 6 * LEASE)
+    check("gave back 5" in log_of(S.survivor), "the survivor's log does not say it gave back 5")
+    tag = secrets.token_hex(4)
+    subject_of = lambda local: "after rebalance %s to %s" % (tag, local)  # noqa: E731
+    for local, _mid in S.boxes:
+        deliver(local, subject_of(local))
+    wait_stored_once(env, S.boxes, subject_of)
+
+
+@test("stop: SIGTERM, a worker exits 0 and gives its leases back at once: the other takes them "
+      "before they could have expired; after the last one no lease is held")
+def _(env):
+    def term(w):
+        w.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = w.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            w.proc.kill()
+            rc = None
+        check(rc == 0, "worker exit status %s: %s" % (rc, log_of(w)[-800:]))
+    t0 = time.time()
+    term(S.survivor)
+
+    def probe():
+        v, _ = workers_view(env)
+        return set(v) == {S.late.proc.pid} and len(v[S.late.proc.pid]) == N_BOXES, v
+    wait("the late worker to hold all 10", probe, 4 * LEASE, interval=0.1)
+    took = time.time() - t0
+    sys.stdout.write("# taken after a clean stop in %.1f s\n" % took)
+    check(took < LEASE, "took %.1f s: as slow as an expiry (%d s)" % (took, LEASE))
+    term(S.late)
     held = env.sql("SELECT COUNT(*) FROM mailbox_leases WHERE worker_id <> ''")[0][0]
     check(int(held) == 0, "%s leases still held after a clean stop" % held)
-    rows = env.sql("SELECT COUNT(*) FROM engine_workers")[0][0]
-    check(int(rows) <= 1, "worker rows left: %s" % rows)  # the killed one until swept
     view, _ = workers_view(env)
-    check(not view, "GET /workers after both stopped: %s" % view)
+    check(not view, "GET /workers after every worker stopped: %s" % view)
 
 
 # --- runner ----------------------------------------------------------------------------------
