@@ -6,10 +6,10 @@
 
 static void collect_worker(const mf_engine_worker *w, void *ctx)
 {
-    json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:[],s:i}", "id", w->id, "host", w->host,
-                          "pid", (json_int_t)w->pid, "started_at", w->started_at,
-                          "heartbeat_at", w->heartbeat_at, "expires_at", w->expires_at,
-                          "mailboxes", "mailbox_count", 0);
+    json_t *o =
+        json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:[],s:i}", "id", w->id, "host", w->host, "pid",
+                  (json_int_t)w->pid, "started_at", w->started_at, "heartbeat_at", w->heartbeat_at,
+                  "expires_at", w->expires_at, "mailboxes", "mailbox_count", 0);
     json_object_set_new((json_t *)ctx, w->id, o);
 }
 
@@ -18,8 +18,8 @@ static void collect_lease(const char *worker_id, const char *mailbox_id, void *c
     json_t *w = json_object_get((json_t *)ctx, worker_id);
     if (!w) return; /* a lease of a worker that just died: nobody runs it */
     json_array_append_new(json_object_get(w, "mailboxes"), json_string(mailbox_id));
-    json_object_set_new(w, "mailbox_count", json_integer((json_int_t)json_array_size(
-                                                 json_object_get(w, "mailboxes"))));
+    json_object_set_new(w, "mailbox_count",
+                        json_integer((json_int_t)json_array_size(json_object_get(w, "mailboxes"))));
 }
 
 int h_workers_list(api_req *r)

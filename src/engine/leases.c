@@ -25,9 +25,9 @@ struct lease_keeper {
     engine *e;
     mf_engine_worker w;
     struct event *timer;
-    id_set held;         /* sorted (strcmp) */
-    time_t valid_until;  /* the held set's leases expire then unless renewed */
-    takeover *takes;     /* of the heartbeat in progress, logged after its commit */
+    id_set held;        /* sorted (strcmp) */
+    time_t valid_until; /* the held set's leases expire then unless renewed */
+    takeover *takes;    /* of the heartbeat in progress, logged after its commit */
     size_t ntakes, captakes;
 };
 
@@ -103,8 +103,8 @@ static void heartbeat(lease_keeper *lk)
         if (renewed < share) {
             int want = share - renewed;
             if (want > cfg->lease_batch) want = cfg->lease_batch;
-            rc = took = leases_claim(d, lk->w.id, now, cfg->lease_seconds, want, on_taken, lk,
-                                     &err);
+            rc = took =
+                leases_claim(d, lk->w.id, now, cfg->lease_seconds, want, on_taken, lk, &err);
         } else if (renewed > share + 1) {
             rc = shed = leases_shed(d, lk->w.id, renewed - share, &err);
         }
@@ -114,12 +114,13 @@ static void heartbeat(lease_keeper *lk)
     if (rc < 0) {
         if (d) db_rollback(d);
         free(next.ids);
-        log_errorx("leases: the heartbeat of worker %s failed (tried again in %d s): %s",
-                   lk->w.id, cfg->lease_seconds / 3 > 0 ? cfg->lease_seconds / 3 : 1,
+        log_errorx("leases: the heartbeat of worker %s failed (tried again in %d s): %s", lk->w.id,
+                   cfg->lease_seconds / 3 > 0 ? cfg->lease_seconds / 3 : 1,
                    d ? err.message : "no database");
         if (now >= lk->valid_until && lk->held.n) { /* our leases ran out: others may run them */
             log_warnx("leases: worker %s could not renew its leases; it stops its %zu "
-                      "mailbox(es)", lk->w.id, lk->held.n);
+                      "mailbox(es)",
+                      lk->w.id, lk->held.n);
             id_set none = {0};
             install(lk, &none);
         }

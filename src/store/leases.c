@@ -5,13 +5,13 @@
 #include "store/leases.h"
 #include "store/store.h"
 
-#define UNKNOWN_ERROR                                                                            \
-    "the engine worker sending this message stopped; it may or may not have been delivered, "  \
+#define UNKNOWN_ERROR                                                                              \
+    "the engine worker sending this message stopped; it may or may not have been delivered, "      \
     "so it is not sent again"
 
 /* messages "sending" under no live worker (the WHERE clause's tail; binds: now) */
-#define DEAD_CLAIMER                                                                             \
-    "status = 'sending' AND (claimed_by IS NULL OR NOT EXISTS (SELECT 1 FROM engine_workers w " \
+#define DEAD_CLAIMER                                                                               \
+    "status = 'sending' AND (claimed_by IS NULL OR NOT EXISTS (SELECT 1 FROM engine_workers w "    \
     "WHERE w.id = outbox.claimed_by AND w.expires_at > ?))"
 
 static const char *lock_clause(db *d, const char *pg)
@@ -19,8 +19,7 @@ static const char *lock_clause(db *d, const char *pg)
     return db_kind(d) == DB_POSTGRES ? pg : "";
 }
 
-int leases_heartbeat(db *d, const mf_engine_worker *w, time_t now, int lease_seconds,
-                     mf_error *err)
+int leases_heartbeat(db *d, const mf_engine_worker *w, time_t now, int lease_seconds, mf_error *err)
 {
     char t[MF_TIME_LEN], exp[MF_TIME_LEN];
     mf_time_format(now, t);
@@ -52,10 +51,11 @@ int leases_sweep_dead(db *d, time_t now, mf_error *err)
 {
     char t[MF_TIME_LEN];
     mf_time_format(now, t);
-    int64_t n = db_exec(d, err,
-                        "UPDATE outbox SET status = 'unknown', updated_at = ?, error = '" UNKNOWN_ERROR
-                        "' WHERE " DEAD_CLAIMER,
-                        t, t, DB_END);
+    int64_t n =
+        db_exec(d, err,
+                "UPDATE outbox SET status = 'unknown', updated_at = ?, error = '" UNKNOWN_ERROR
+                "' WHERE " DEAD_CLAIMER,
+                t, t, DB_END);
     if (n < 0) return -1;
     if (db_exec(d, err, "DELETE FROM engine_workers WHERE expires_at <= ?", t, DB_END) < 0)
         return -1;
@@ -89,8 +89,7 @@ int leases_counts(db *d, time_t now, int *mailboxes, int *live, mf_error *err)
 }
 
 int leases_claim(db *d, const char *worker_id, time_t now, int lease_seconds, int n,
-                 void (*taken)(const char *, const char *, int, void *), void *ctx,
-                 mf_error *err)
+                 void (*taken)(const char *, const char *, int, void *), void *ctx, mf_error *err)
 {
     if (n <= 0) return 0;
     char t[MF_TIME_LEN], exp[MF_TIME_LEN];
@@ -127,12 +126,12 @@ int leases_claim(db *d, const char *worker_id, time_t now, int lease_seconds, in
                             "heartbeat_at = ?, acquired_at = ? WHERE mailbox_id = ?",
                             worker_id, exp, t, t, rows[i].id, DB_END);
         /* R26: what a dead worker was sending from this mailbox is never sent again */
-        int64_t lost = c < 0 ? -1
-                             : db_exec(d, err,
-                                       "UPDATE outbox SET status = 'unknown', updated_at = ?, "
-                                       "error = '" UNKNOWN_ERROR "' WHERE mailbox_id = ? AND "
-                                       DEAD_CLAIMER,
-                                       t, rows[i].id, t, DB_END);
+        int64_t lost =
+            c < 0 ? -1
+                  : db_exec(d, err,
+                            "UPDATE outbox SET status = 'unknown', updated_at = ?, "
+                            "error = '" UNKNOWN_ERROR "' WHERE mailbox_id = ? AND " DEAD_CLAIMER,
+                            t, rows[i].id, t, DB_END);
         if (lost < 0) {
             free(rows);
             return -1;
@@ -177,8 +176,7 @@ int leases_held(db *d, const char *worker_id, time_t now, void (*each)(const cha
     return rc == DB_ERROR ? -1 : n;
 }
 
-int leases_check(db *d, const char *mailbox_id, const char *worker_id, time_t now,
-                 mf_error *err)
+int leases_check(db *d, const char *mailbox_id, const char *worker_id, time_t now, mf_error *err)
 {
     char t[MF_TIME_LEN];
     mf_time_format(now, t);
@@ -204,7 +202,7 @@ int leases_release(db *d, const char *worker_id, mf_error *err)
                 worker_id, DB_END) < 0)
         return -1;
     return db_exec(d, err, "DELETE FROM engine_workers WHERE id = ?", worker_id, DB_END) < 0 ? -1
-                                                                                            : 0;
+                                                                                             : 0;
 }
 
 int leases_workers(db *d, time_t now, void (*each)(const mf_engine_worker *, void *), void *ctx,
@@ -234,9 +232,9 @@ int leases_workers(db *d, time_t now, void (*each)(const mf_engine_worker *, voi
     return rc == DB_ERROR ? -1 : n;
 }
 
-int leases_list(db *d, time_t now, void (*each)(const char *worker_id, const char *mailbox_id,
-                                                void *),
-                void *ctx, mf_error *err)
+int leases_list(db *d, time_t now,
+                void (*each)(const char *worker_id, const char *mailbox_id, void *), void *ctx,
+                mf_error *err)
 {
     char t[MF_TIME_LEN];
     mf_time_format(now, t);

@@ -52,8 +52,7 @@ int leases_counts(db *d, time_t now, int *mailboxes, int *live, mf_error *err);
  * taken(mailbox_id, previous holder ("" when it was free), messages made unknown, ctx) for
  * each. Returns how many were taken, -1 on error. Inside a transaction. */
 int leases_claim(db *d, const char *worker_id, time_t now, int lease_seconds, int n,
-                 void (*taken)(const char *, const char *, int, void *), void *ctx,
-                 mf_error *err);
+                 void (*taken)(const char *, const char *, int, void *), void *ctx, mf_error *err);
 /* Free n of the worker's leases (the highest mailbox ids). Returns how many. */
 int leases_shed(db *d, const char *worker_id, int n, mf_error *err);
 /* The mailboxes the worker holds (not expired at now), each once. Returns how many. */
@@ -62,15 +61,14 @@ int leases_held(db *d, const char *worker_id, time_t now, void (*each)(const cha
 /* Inside the caller's transaction: 1 when worker_id holds mailbox_id's lease at now (on
  * PostgreSQL the lease row is then locked FOR SHARE until the transaction ends, so no other
  * worker can take it over meanwhile), 0 when not, -1 on error. */
-int leases_check(db *d, const char *mailbox_id, const char *worker_id, time_t now,
-                 mf_error *err);
+int leases_check(db *d, const char *mailbox_id, const char *worker_id, time_t now, mf_error *err);
 /* Clean stop: every lease of the worker is freed and its row deleted. 0 or -1. */
 int leases_release(db *d, const char *worker_id, mf_error *err);
 
 /* For GET /workers: live workers (id order), then every held lease (worker, mailbox). */
 int leases_workers(db *d, time_t now, void (*each)(const mf_engine_worker *, void *), void *ctx,
                    mf_error *err);
-int leases_list(db *d, time_t now, void (*each)(const char *worker_id, const char *mailbox_id,
-                                                void *),
-                void *ctx, mf_error *err);
+int leases_list(db *d, time_t now,
+                void (*each)(const char *worker_id, const char *mailbox_id, void *), void *ctx,
+                mf_error *err);
 #endif

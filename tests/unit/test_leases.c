@@ -233,7 +233,8 @@ static void test_renewed_leases_stay_expired_ones_are_taken_over(void **state)
     assert_int_equal(held(d, "B", T0 + LEASE - 1), 3);
     assert_int_equal(beat(d, "A", T0 + LEASE, 6, &t), 3); /* expired at T0 + LEASE: taken */
     assert_int_equal(t.n, 3);
-    for (int i = 0; i < 3; i++) assert_string_equal(t.prev[i], "B");
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(t.prev[i], "B");
     assert_int_equal(held(d, "A", T0 + LEASE), 6);
     assert_int_equal(held(d, "B", T0 + LEASE), 0);
     /* B's row is gone from the live workers (swept) */
@@ -246,8 +247,7 @@ static void test_renewed_leases_stay_expired_ones_are_taken_over(void **state)
     assert_int_equal(leases_heartbeat(d, &b, T0 + LEASE + 1, LEASE, &err), 0);
 }
 
-static void test_R26_takeover_makes_the_dead_workers_sending_unknown_not_the_live_ones(
-    void **state)
+static void test_R26_takeover_makes_the_dead_workers_sending_unknown_not_the_live_ones(void **state)
 {
     db *d = ((struct fixture *)*state)->d;
     takes t = {0};
@@ -288,7 +288,7 @@ static void test_check_is_true_only_for_the_holder_before_expiry(void **state)
     if (db_begin(d, &err) < 0) die("begin", &err);
     assert_int_equal(leases_check(d, "mb1", "A", T0 + 1, &err), 1);
     assert_int_equal(leases_check(d, "mb1", "B", T0 + 1, &err), 0);
-    assert_int_equal(leases_check(d, "mb2", "A", T0 + 1, &err), 0); /* free, not A's */
+    assert_int_equal(leases_check(d, "mb2", "A", T0 + 1, &err), 0);     /* free, not A's */
     assert_int_equal(leases_check(d, "mb1", "A", T0 + LEASE, &err), 0); /* expired */
     if (db_commit(d, &err) < 0) die("commit", &err);
 }
@@ -311,7 +311,7 @@ static void test_shed_and_release_free_leases_for_others(void **state)
     assert_int_equal(held(d, "A", T0 + 2), 0);
     memset(&t, 0, sizeof(t));
     assert_int_equal(beat(d, "B", T0 + 2, 6, &t), 4); /* A's four, before their expiry */
-    assert_status(d, "out1", "unknown"); /* A stopped while sending it (R26) */
+    assert_status(d, "out1", "unknown");              /* A stopped while sending it (R26) */
     int total = 0, live = 0;
     assert_int_equal(leases_counts(d, T0 + 2, &total, &live, &err), 0);
     assert_int_equal(live, 1);
@@ -356,15 +356,13 @@ static void test_pg_concurrent_claims_never_share_a_mailbox(void **state)
     if (db_begin(d, &err) < 0 || leases_heartbeat(d, &a, T0, LEASE, &err) < 0) die("A", &err);
     assert_int_equal(leases_claim(d, "A", T0, LEASE, 4, on_taken, &ta, &err), 4);
     /* A has not committed: B's claim must skip A's four rows at once */
-    if (db_begin(d2, &err) < 0 || leases_heartbeat(d2, &b, T0, LEASE, &err) < 0)
-        die("B", &err);
+    if (db_begin(d2, &err) < 0 || leases_heartbeat(d2, &b, T0, LEASE, &err) < 0) die("B", &err);
     int nb = leases_claim(d2, "B", T0, LEASE, 6, on_taken, &tb, &err);
     if (nb != 2 || strcmp(tb.ids[0], "mb5") != 0 || strcmp(tb.ids[1], "mb6") != 0) {
         db_rollback(d2);
         db_close(&d2);
         db_rollback(d);
-        fail_msg("B claimed %d (first %s), expected mb5 and mb6 (%s)", nb, tb.ids[0],
-                 err.message);
+        fail_msg("B claimed %d (first %s), expected mb5 and mb6 (%s)", nb, tb.ids[0], err.message);
     }
     if (db_commit(d2, &err) < 0 || db_commit(d, &err) < 0) die("commit", &err);
     assert_int_equal(held(d, "A", T0), 4);
@@ -378,22 +376,27 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_first_worker_claims_free_leases_second_gets_only_the_rest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_renewed_leases_stay_expired_ones_are_taken_over,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renewed_leases_stay_expired_ones_are_taken_over, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_R26_takeover_makes_the_dead_workers_sending_unknown_not_the_live_ones, setup,
             teardown),
-        cmocka_unit_test_setup_teardown(test_check_is_true_only_for_the_holder_before_expiry,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_is_true_only_for_the_holder_before_expiry, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_shed_and_release_free_leases_for_others, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(
-            test_deleted_mailbox_loses_its_lease_and_new_ones_get_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_mailbox_loses_its_lease_and_new_ones_get_one,
+                                        setup, teardown),
     };
     /* the same, and on PostgreSQL also two connections at once (SQLite has one writer at a
      * time: nothing to skip over) */
     const struct CMUnitTest pg_tests[] = {
-        tests[0], tests[1], tests[2], tests[3], tests[4], tests[5],
+        tests[0],
+        tests[1],
+        tests[2],
+        tests[3],
+        tests[4],
+        tests[5],
         cmocka_unit_test_setup_teardown(test_pg_concurrent_claims_never_share_a_mailbox, setup,
                                         teardown),
     };
