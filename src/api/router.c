@@ -4,6 +4,7 @@
 #include <string.h>
 #include "api/h_invites.h"
 #include "api/h_login_invites.h"
+#include "api/h_workers.h"
 #include "api/router.h"
 #include "util/strbuf.h"
 
@@ -102,6 +103,8 @@ static const route routes[] = {
     {"GET", "/welcome/{t}", h_welcome_page, ROUTE_PUBLIC},
     {"POST", "/welcome/{t}", h_welcome_post, ROUTE_PUBLIC},
     {"GET", V1 "/directory", h_directory, ROUTE_AUTH},
+    /* engine workers and their mailbox leases (PostgreSQL scale-out) */
+    {"GET", V1 "/workers", h_workers_list, ROUTE_AUTH},
 };
 
 /* A link token: letters, digits, '-' and '_' (base64url). */

@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include "engine/assign.h"
 #include "engine/engine_internal.h"
+#include "engine/leases.h"
 #include "engine/sender.h"
 #include "engine/sequencer.h"
 #include "engine/webhook_worker.h"
@@ -57,6 +58,7 @@ static void reconcile_one(const mf_engine_mailbox *m, void *arg)
 {
     reconcile_ctx *rc = arg;
     engine *e = rc->e;
+    if (!lease_keeper_holds(e->leases, m->id)) return; /* another worker runs it: not seen */
     if (rc->nseen == rc->cap) {
         rc->cap = rc->cap ? rc->cap * 2 : 64;
         rc->seen = xrealloc(rc->seen, rc->cap * sizeof(*rc->seen));
@@ -105,6 +107,13 @@ static void reconcile(engine *e)
         e->sessions[i] = e->sessions[--e->nsessions];
     }
     free(rc.seen);
+}
+
+void engine_leases_changed(engine *e)
+{
+    if (e->stopping) return;
+    reconcile(e);
+    sender_wake(e->sender);
 }
 
 /* ---- connect slots and heap trimming ----------------------------------------------------- */
@@ -190,6 +199,7 @@ static void shut_down(engine *e)
     for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
     e->nsessions = 0;
     work_pool_free(&e->parse_pool); /* after the sessions: their batches are only freed */
+    lease_keeper_free(&e->leases); /* nothing of ours runs any more: others may take over */
 }
 
 static void on_outbox_wake(evutil_socket_t fd, short what, void *arg)
@@ -217,6 +227,7 @@ static void *loop_main(void *arg)
     if (!e->sender) log_errorx("engine: the outbox cannot send: %s", err.message);
     e->sequencer = sequencer_start(e);
     e->assign_alerts = assign_alerts_start(e);
+    e->leases = lease_keeper_start(e); /* PostgreSQL: first heartbeat, mailboxes leased */
     reconcile(e);
     event_base_dispatch(e->base);
     shut_down(e);
@@ -274,8 +285,10 @@ engine *engine_start(mf_app *app, mf_error *err)
     struct timeval tick = {.tv_sec = app->cfg.engine_tick_seconds, .tv_usec = 0};
     event_add(e->tick_ev, &tick);
     /* R26: messages a crash left "sending" become "unknown" before the loop can send anything
-     * and before the API (started after the engine) can report them */
-    sender_recover(e);
+     * and before the API (started after the engine) can report them. On PostgreSQL other
+     * workers may be sending right now: there the lease keeper does it for dead workers only. */
+    db *d0 = engine_db(e);
+    if (d0 && db_kind(d0) != DB_POSTGRES) sender_recover(e);
     if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
         work_pool_free(&e->parse_pool);
         event_free(e->slot_ev);

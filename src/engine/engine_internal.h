@@ -33,6 +33,7 @@ struct engine {
     struct event *slot_ev;        /* starts sessions waiting for a slot */
     struct event *trim_ev;        /* malloc_trim once a burst of sessions has settled */
     int settled_since_trim;
+    struct lease_keeper *leases; /* PostgreSQL: the mailboxes this worker holds (leases.c) */
 };
 
 /* At most ENGINE_MAX_CONNECTING sessions connect (TCP, TLS, login) at once. true: a slot is
@@ -44,6 +45,10 @@ void engine_connect_done(engine *e);
 /* A session reached its watching state (IDLE or polling): once a burst of them has settled,
  * the engine gives the heap's free pages back to the system (malloc_trim). */
 void engine_note_settled(engine *e);
+
+/* The set of mailboxes this worker holds changed (leases.c): reconcile the sessions now and
+ * let the outbox runner look for due mail. */
+void engine_leases_changed(engine *e);
 
 /* The time zone of that IANA name, loaded once from /usr/share/zoneinfo; UTC when unknown. */
 const sendday_zone *engine_zone(engine *e, const char *name);

@@ -39,6 +39,7 @@
 #include "engine/engine_internal.h"
 #include "engine/health.h"
 #include "engine/ingest.h"
+#include "engine/leases.h"
 #include "engine/sender.h"
 #include "mail/compose.h"
 #include "mail/smtp_sender.h"
@@ -248,6 +249,7 @@ static void mark_due(const char *mailbox_id, void *arg)
 {
     sender_loop *s = arg;
     if (!*mailbox_id) s->want_system = 1;
+    else if (!lease_keeper_holds(s->e->leases, mailbox_id)) return; /* another worker's */
     else {
         int i = box_index(s, mailbox_id); /* may move s->boxes */
         s->boxes[i].due = 1;
@@ -327,7 +329,7 @@ static void send_system(sender_loop *s, db *d)
     const mf_outbox_row *row = &rows[0];
     int claimed = 0;
     if (db_begin(d, &err) == 0) {
-        claimed = outbox_claim(d, row->id, &err) == 1;
+        claimed = outbox_claim_by(d, row->id, lease_keeper_worker_id(s->e->leases), &err) == 1;
         if (!claimed || db_commit(d, &err) < 0) {
             db_rollback(d);
             claimed = 0;
@@ -564,6 +566,13 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
         mbox *b = &s->boxes[i];
         if (!b->due) continue;
         if (b->connections && b->inflight >= b->connections) continue; /* busy: not read */
+        /* only mailboxes whose lease this worker holds (and keeps until the commit) send */
+        int held = lease_keeper_check(s->e->leases, d, b->id, err);
+        if (held < 0) return -1;
+        if (!held) {
+            b->due = 0;
+            continue;
+        }
         box_facts m;
         int found = read_facts(d, b->id, &m);
         int rc = 0;
@@ -617,14 +626,14 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
         for (int r = 0; rc == 0 && r < n; r++) {
             const mf_outbox_row *row = &rows[r];
             if (suppressed(d, m.org_id, row->rcpts_json)) { /* R25, at send time */
-                if (outbox_claim(d, row->id, err) != 1 ||
+                if (outbox_claim_by(d, row->id, lease_keeper_worker_id(s->e->leases), err) != 1 ||
                     outbox_finish(d, row->id, "failed",
                                   "a recipient is on the organisation's suppression list (R25)",
                                   NULL, 0, err) < 0)
                     rc = -1;
                 continue;
             }
-            int c = outbox_claim(d, row->id, err);
+            int c = outbox_claim_by(d, row->id, lease_keeper_worker_id(s->e->leases), err);
             if (c < 0) rc = -1;
             if (c != 1) continue; /* someone else took it */
             if (mailbox_count_send(d, b->id, day, +1, err) < 0) {

@@ -195,12 +195,17 @@ void outbox_rows_free(mf_outbox_row **rows, int n)
 
 int outbox_claim(db *d, const char *id, mf_error *err)
 {
+    return outbox_claim_by(d, id, NULL, err);
+}
+
+int outbox_claim_by(db *d, const char *id, const char *worker_id, mf_error *err)
+{
     char now[MF_TIME_LEN];
     mf_time_format(mf_now(), now);
     int64_t n = db_exec(d, err,
                         "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
-                        "updated_at = ? WHERE id = ? AND status = 'queued'",
-                        now, id, DB_END);
+                        "updated_at = ?, claimed_by = ? WHERE id = ? AND status = 'queued'",
+                        now, worker_id, id, DB_END);
     return n < 0 ? -1 : (int)n;
 }
 

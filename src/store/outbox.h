@@ -63,6 +63,9 @@ int outbox_due_rows(db *d, const char *mailbox_id, time_t now, int limit, mf_out
 void outbox_rows_free(mf_outbox_row **rows, int n);
 /* queued → sending (attempts + 1): 1 when claimed, 0 when someone else did, -1 error. */
 int outbox_claim(db *d, const char *id, mf_error *err);
+/* The same, naming the engine worker that claims it (store/leases.h: if that worker dies, the
+ * message becomes "unknown"); worker_id NULL: no leases (SQLite, one process). */
+int outbox_claim_by(db *d, const char *id, const char *worker_id, mf_error *err);
 /* sending → state, with the error text and per-recipient JSON; retry_at for "queued". */
 int outbox_finish(db *d, const char *id, const char *state, const char *error,
                   const char *recipients_json, time_t retry_at, mf_error *err);

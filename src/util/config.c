@@ -81,6 +81,8 @@ void mf_config_defaults(mf_config *c)
     c->api_cache = 1;
     c->api_batch = 1;
     c->smtp_max_connections = 32;
+    c->lease_seconds = 30;
+    c->lease_batch = 100;
     set_generic(c, default_generic, NULL);
 }
 
@@ -154,6 +156,12 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "engine_tick_seconds") == 0) {
         if (parse_int(key, v, 1, 3600, &n, err) < 0) return -1;
         c->engine_tick_seconds = (int)n;
+    } else if (strcmp(key, "lease_seconds") == 0) {
+        if (parse_int(key, v, 3, 3600, &n, err) < 0) return -1;
+        c->lease_seconds = (int)n;
+    } else if (strcmp(key, "lease_batch") == 0) {
+        if (parse_int(key, v, 1, 100000, &n, err) < 0) return -1;
+        c->lease_batch = (int)n;
     } else if (strcmp(key, "retry_max_seconds") == 0) {
         if (parse_int(key, v, 1, 86400, &n, err) < 0) return -1;
         c->retry_max_seconds = (int)n;
@@ -303,6 +311,8 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_API_CACHE", "api_cache"},
         {"MAILFLEET_API_BATCH", "api_batch"},
         {"MAILFLEET_SMTP_MAX_CONNECTIONS", "smtp_max_connections"},
+        {"MAILFLEET_LEASE_SECONDS", "lease_seconds"},
+        {"MAILFLEET_LEASE_BATCH", "lease_batch"},
     };
     for (size_t i = 0; i < sizeof(envmap) / sizeof(envmap[0]); i++) {
         const char *v = getenv(envmap[i].env);

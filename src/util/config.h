@@ -42,6 +42,9 @@ typedef struct mf_config {
     char *generic_local_parts[MF_MAX_GENERIC];
     int session_idle_seconds;   /* 43200: a console session ends after this long unused */
     int login_max_failures;     /* 5 failed sign-ins of one address per 15 minutes, then 429 */
+    int lease_seconds;          /* 30: a worker's mailbox leases expire this long after its last
+                                 * heartbeat (PostgreSQL; renewed every lease_seconds/3) */
+    int lease_batch;            /* 100: at most this many new leases taken per heartbeat */
 } mf_config;
 
 void mf_config_defaults(mf_config *c);
