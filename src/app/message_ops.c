@@ -151,6 +151,7 @@ int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_inp
                            .mail_from = m.address,
                            .rcpts_json = rtext,
                            .raw = msg->data,
+                           .copy_json = msg->copy,
                            .message_id = msg->message_id,
                            .conversation_id = conv_id[0] ? conv_id : NULL,
                            .created_by = a->id};

@@ -62,6 +62,7 @@ typedef struct inflight {
     char day[SENDDAY_KEY_LEN];
     int attempts;
     char *raw; /* what was sent: stored in its conversation once accepted */
+    char *copy; /* compose_message.copy of raw, or NULL: the stored copy without a parse */
     /* the outcome, once in */
     enum outbox_state state;
     time_t retry;
@@ -74,6 +75,7 @@ typedef struct mbox {
     int inflight; /* claimed and not yet recorded */
     int due;      /* may have due messages: look at its queue in the next round */
     int connections; /* its smtp_connections when last read (0: not read yet) */
+    int stored; /* sent copies stored in this round (counted in messages_imported once) */
 } mbox;
 
 struct sender_loop {
@@ -113,6 +115,7 @@ static int box_index(sender_loop *s, const char *id)
 static void inflight_free(inflight *f)
 {
     free(f->raw);
+    free(f->copy);
     free(f->error);
     free(f->recipients);
     free(f->reason);
@@ -198,8 +201,9 @@ static void on_sent(const smtp_result *r, void *arg)
 }
 
 /* Round step 1, inside the round's transaction: the outcome of every answer that came in. */
-static int record_in_tx(db *d, inflight *list, mf_error *err)
+static int record_in_tx(sender_loop *s, db *d, inflight *list, mf_error *err)
 {
+    for (int i = 0; i < s->nboxes; i++) s->boxes[i].stored = 0; /* a rolled-back round's */
     for (inflight *f = list; f; f = f->next) {
         if (outbox_finish(d, f->id, outbox_state_name(f->state),
                           f->state == OUTBOX_SENT ? NULL : f->reason, f->recipients, f->retry,
@@ -216,8 +220,16 @@ static int record_in_tx(db *d, inflight *list, mf_error *err)
                                  .role = "sent",
                                  .internaldate = mf_now(),
                                  .seen = 1};
-            ingest_message(d, &src, f->raw, strlen(f->raw));
+            if (ingest_sent(d, &src, f->raw, strlen(f->raw), f->copy) == 1 && f->box >= 0)
+                s->boxes[f->box].stored++;
         }
+    }
+    /* R13 progress: the stored copies counted once per mailbox and round */
+    for (int i = 0; i < s->nboxes; i++) {
+        if (!s->boxes[i].stored) continue;
+        int n = s->boxes[i].stored;
+        s->boxes[i].stored = 0;
+        if (mailboxes_add_imported(d, s->boxes[i].id, n, err) < 0) return -1;
     }
     return 0;
 }
@@ -653,6 +665,8 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
             f->attempts = row->attempts + 1;
             f->raw = row->raw; /* taken over */
             rows[r].raw = NULL;
+            f->copy = row->copy_json;
+            rows[r].copy_json = NULL;
             if (rd->nclaims == rd->capclaims) {
                 rd->capclaims = rd->capclaims ? 2 * rd->capclaims : 32;
                 rd->claims = xrealloc(rd->claims, (size_t)rd->capclaims * sizeof(*rd->claims));
@@ -736,7 +750,7 @@ static void record_and_claim(sender_loop *s, db *d)
     mf_error err;
     round rd = {0};
     int rc = db_begin(d, &err);
-    if (rc == 0 && done) rc = record_in_tx(d, done, &err);
+    if (rc == 0 && done) rc = record_in_tx(s, d, done, &err);
     if (rc == 0 && want_claims) rc = claim_in_tx(s, d, &rd, &err);
     if (rc == 0 && db_commit(d, &err) == 0) {
         recorded(s, d, done);

@@ -9,13 +9,14 @@
 #define OUTBOX_COLS                                                                                \
     "o.id, o.org_id, o.mailbox_id, o.kind, o.status, o.mail_from, o.rcpts, "                       \
     "COALESCE(r.raw, o.raw), o.message_id, o.error, o.recipients, o.conversation_id, "             \
-    "o.created_by, o.attempts, o.next_attempt_at, o.created_at, o.updated_at, o.sent_at"
+    "o.created_by, o.attempts, o.next_attempt_at, o.created_at, o.updated_at, o.sent_at, "         \
+    "r.copy_json"
 #define OUTBOX_FROM " FROM outbox o LEFT JOIN outbox_raw r ON r.outbox_id = o.id "
 
 void mf_outbox_row_clear(mf_outbox_row *r)
 {
     char **owned[] = {&r->mail_from, &r->rcpts_json, &r->raw, &r->message_id, &r->error,
-                      &r->recipients_json};
+                      &r->recipients_json, &r->copy_json};
     for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
         free(*owned[i]);
         *owned[i] = NULL;
@@ -43,6 +44,7 @@ static void row_fill(db_stmt *st, void *out)
     store_copy(r->created_at, sizeof(r->created_at), st, 15);
     store_copy(r->updated_at, sizeof(r->updated_at), st, 16);
     store_copy(r->sent_at, sizeof(r->sent_at), st, 17);
+    r->copy_json = db_col_is_null(st, 18) ? NULL : store_dup(st, 18, "");
 }
 
 int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *created,
@@ -71,8 +73,8 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
                 out_id, m->org_id, m->mailbox_id, m->kind, m->unique_key, m->mail_from,
                 m->rcpts_json, m->message_id, m->conversation_id, m->created_by, due, now,
                 now, DB_END) < 0 ||
-        db_exec(d, err, "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", out_id, m->raw,
-                DB_END) < 0)
+        db_exec(d, err, "INSERT INTO outbox_raw (outbox_id, raw, copy_json) VALUES (?, ?, ?)",
+                out_id, m->raw, m->copy_json, DB_END) < 0)
         return -1;
     *created = 1;
     return 0;

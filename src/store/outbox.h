@@ -18,6 +18,7 @@ typedef struct mf_outbox_new {
     const char *mail_from;
     const char *rcpts_json; /* JSON array of addresses */
     const char *raw;
+    const char *copy_json; /* NULL, or compose_message.copy of raw (0013) */
     const char *message_id;
     const char *conversation_id; /* NULL */
     const char *created_by;      /* NULL */
@@ -31,6 +32,7 @@ typedef struct mf_outbox_row {
     char kind[16];
     char status[16];
     char *mail_from, *rcpts_json, *raw, *message_id, *error, *recipients_json;
+    char *copy_json; /* NULL when none (0013) */
     char conversation_id[MF_ID_LEN];
     char created_by[MF_ID_LEN];
     int attempts;
