@@ -10,6 +10,8 @@
 typedef struct batch_job {
     api_req *r;
     api_handler h;
+    int (*fn)(api_req *r, void *arg); /* instead of h, with arg (batch_call) */
+    void *arg;
     int rc;
     int done;
     struct batch_job *next;
@@ -48,7 +50,7 @@ static void run_group(batcher *b, batch_job *jobs)
     int n = 0;
     for (batch_job *j = jobs; j; j = j->next, n++) {
         j->r->d = d;
-        j->rc = j->h(j->r);
+        j->rc = j->fn ? j->fn(j->r, j->arg) : j->h(j->r);
         if (d->in_tx) db_rollback(d); /* a handler must never leave one open */
         if (j->rc < 0 && j->r->err.status >= 500) {
             /* A database error may have ended the group's transaction inside SQLite; what the
@@ -109,19 +111,33 @@ batcher *batch_start(mf_app *app)
     return b;
 }
 
+static int run_job(batcher *b, batch_job *j);
+
 int batch_run(batcher *b, api_req *r, api_handler h)
 {
     batch_job j = {.r = r, .h = h};
+    return run_job(b, &j);
+}
+
+int batch_call(batcher *b, api_req *r, int (*fn)(api_req *r, void *arg), void *arg)
+{
+    batch_job j = {.r = r, .fn = fn, .arg = arg};
+    return run_job(b, &j);
+}
+
+static int run_job(batcher *b, batch_job *j)
+{
+    api_req *r = j->r;
     db *own = r->d;
     pthread_mutex_lock(&b->mu);
-    if (b->tail) b->tail->next = &j;
-    else b->head = &j;
-    b->tail = &j;
+    if (b->tail) b->tail->next = j;
+    else b->head = j;
+    b->tail = j;
     pthread_cond_signal(&b->work);
-    while (!j.done) pthread_cond_wait(&b->done, &b->mu);
+    while (!j->done) pthread_cond_wait(&b->done, &b->mu);
     pthread_mutex_unlock(&b->mu);
     r->d = own; /* the writer's connection is the writer thread's again */
-    return j.rc;
+    return j->rc;
 }
 
 void batch_stop(batcher **bp)
