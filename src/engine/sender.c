@@ -49,6 +49,10 @@
 
 #define MAX_ATTEMPTS 8
 #define DISCOVER_MIN_MS 50 /* woken more often than this: the due query waits */
+/* An answer that comes in while most connections are still busy waits up to this long for
+ * others, so one round (one commit) records several: each commit rewrites the hot index pages
+ * in the WAL, so fewer, larger rounds write far less per message. */
+#define GATHER_US 3000
 
 typedef struct inflight {
     struct inflight *next; /* in flight, or done and waiting to be recorded */
@@ -84,7 +88,8 @@ struct sender_loop {
     inflight *done, **done_tail;      /* answered, to be recorded */
     int ninflight, max_inflight;      /* claimed and not yet recorded; smtp_max_connections */
     smtp_sender *smtp;
-    struct event *tick, *round, *later;
+    struct event *tick, *round, *later, *gather;
+    int ndone; /* answers waiting in done */
     mbox *boxes;
     int nboxes, capboxes;
     int want_discovery, want_system;
@@ -197,7 +202,17 @@ static void on_sent(const smtp_result *r, void *arg)
     f->next = NULL;
     *s->done_tail = f;
     s->done_tail = &f->next;
-    run_soon(s);
+    s->ndone++;
+    /* a round now when at least half of what is in flight has answered (or nothing else is
+     * coming), else shortly, with the answers that came in meanwhile */
+    int waiting = s->ninflight - s->ndone;
+    if (s->ndone >= waiting || r->outcome != SMTP_SENT) {
+        if (evtimer_pending(s->gather, NULL)) evtimer_del(s->gather);
+        run_soon(s);
+    } else if (!evtimer_pending(s->gather, NULL)) {
+        struct timeval tv = {.tv_sec = 0, .tv_usec = GATHER_US};
+        evtimer_add(s->gather, &tv);
+    }
 }
 
 /* Round step 1, inside the round's transaction: the outcome of every answer that came in. */
@@ -625,7 +640,7 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
             return -1;
         }
         if (n < k) b->due = 0; /* its due queue is empty after these */
-        int acct = -1;
+        int acct = -1, claimed = 0;
         for (int r = 0; rc == 0 && r < n; r++) {
             const mf_outbox_row *row = &rows[r];
             if (suppressed(d, m.org_id, row->rcpts_json)) { /* R25, at send time */
@@ -639,10 +654,7 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
             int c = outbox_claim(d, row->id, err);
             if (c < 0) rc = -1;
             if (c != 1) continue; /* someone else took it */
-            if (mailbox_count_send(d, b->id, day, +1, err) < 0) {
-                rc = -1;
-                break;
-            }
+            claimed++;
             if (acct < 0) {
                 rd->accts = xrealloc(rd->accts, (size_t)(rd->naccts + 1) * sizeof(*rd->accts));
                 round_acct *ra = &rd->accts[rd->naccts];
@@ -679,6 +691,8 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
         }
         outbox_rows_free(&rows, n);
         free(m.smtp_sealed);
+        /* R15: the sends counted at claim, once for the mailbox's claims of this round */
+        if (rc == 0 && claimed && mailbox_count_send(d, b->id, day, claimed, err) < 0) rc = -1;
         if (rc < 0) return -1;
     }
     return 0;
@@ -733,6 +747,8 @@ static void record_and_claim(sender_loop *s, db *d)
     inflight *done = s->done;
     s->done = NULL;
     s->done_tail = &s->done;
+    s->ndone = 0;
+    if (evtimer_pending(s->gather, NULL)) evtimer_del(s->gather);
     /* an answered message no longer holds its connection: its place is free for this round */
     for (inflight *f = done; f; f = f->next) {
         if (f->box >= 0) {
@@ -772,6 +788,7 @@ static void record_and_claim(sender_loop *s, db *d)
         last->next = s->done;
         if (!s->done) s->done_tail = &last->next;
         s->done = done;
+        for (inflight *f = done; f != last->next; f = f->next) s->ndone++;
     }
 }
 
@@ -840,6 +857,7 @@ sender_loop *sender_start(engine *e, mf_error *err)
     s->tick = event_new(e->base, -1, EV_PERSIST, on_tick, s);
     s->round = event_new(e->base, -1, 0, on_round, s);
     s->later = evtimer_new(e->base, on_round, s);
+    s->gather = evtimer_new(e->base, on_round, s);
     struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
     event_add(s->tick, &tv);
     s->want_discovery = 1;
@@ -870,6 +888,7 @@ void sender_free(sender_loop **sp)
     if (s->tick) event_free(s->tick);
     if (s->round) event_free(s->round);
     if (s->later) event_free(s->later);
+    if (s->gather) event_free(s->gather);
     free(s->boxes);
     free(s);
 }
