@@ -222,6 +222,45 @@ int outbox_finish(db *d, const char *id, const char *state, const char *error,
     return n < 0 ? -1 : 0;
 }
 
+int outbox_copy_pending_add(db *d, const char *id, mf_error *err)
+{
+    return db_exec(d, err, "INSERT INTO sent_copies_pending (outbox_id) VALUES (?)", id,
+                   DB_END) < 0
+               ? -1
+               : 0;
+}
+
+int outbox_copy_pending_done(db *d, const char *id, mf_error *err)
+{
+    return db_exec(d, err, "DELETE FROM sent_copies_pending WHERE outbox_id = ?", id, DB_END) < 0
+               ? -1
+               : 0;
+}
+
+int outbox_copies_pending(db *d, void (*each)(const mf_outbox_row *, void *), void *ctx,
+                          mf_error *err)
+{
+    db_stmt *st = db_prepare(d, "SELECT " OUTBOX_COLS OUTBOX_FROM "JOIN sent_copies_pending p ON "
+                                "p.outbox_id = o.id ORDER BY o.id", err);
+    if (!st) return -1;
+    mf_outbox_row *rows = NULL;
+    int n = 0, cap = 0, rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            rows = xrealloc(rows, (size_t)cap * sizeof(*rows));
+        }
+        memset(&rows[n], 0, sizeof(rows[n]));
+        row_fill(st, &rows[n++]);
+    }
+    db_finalize(&st);
+    /* the callbacks write through the same connection: the list is closed first */
+    for (int i = 0; rc != DB_ERROR && i < n; i++) each(&rows[i], ctx);
+    outbox_rows_free(&rows, n);
+    if (rc == DB_ERROR) return mf_fail_internal(err, "cannot read the pending sent copies");
+    return n;
+}
+
 int mailbox_sent_on(db *d, const char *mailbox_id, const char *day, mf_error *err)
 {
     db_stmt *st = db_prepare(d, "SELECT sent_today, sent_day FROM mailboxes WHERE id = ?", err);

@@ -69,6 +69,14 @@ int outbox_claim(db *d, const char *id, mf_error *err);
 int outbox_finish(db *d, const char *id, const char *state, const char *error,
                   const char *recipients_json, time_t retry_at, mf_error *err);
 
+/* Sent messages whose stored copy is still to be written (0013): added in the transaction that
+ * records "sent", done in the one that stores the copy. outbox_copies_pending calls each for
+ * every one left (a restart after a crash), with the row as outbox_get gives it. */
+int outbox_copy_pending_add(db *d, const char *id, mf_error *err);
+int outbox_copy_pending_done(db *d, const char *id, mf_error *err);
+int outbox_copies_pending(db *d, void (*each)(const mf_outbox_row *, void *), void *ctx,
+                          mf_error *err);
+
 /* R15: mails counted for the mailbox on local day `day` ("YYYY-MM-DD"). */
 int mailbox_sent_on(db *d, const char *mailbox_id, const char *day, mf_error *err);
 /* R15: count one more send on day (a new day starts at 1); delta -1 takes one back. */
