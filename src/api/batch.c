@@ -14,6 +14,7 @@ typedef struct batch_job {
     void *arg;
     int rc;
     int done;
+    pthread_cond_t cv; /* its own: the writer wakes exactly the requests of a finished group */
     struct batch_job *next;
 } batch_job;
 
@@ -22,7 +23,6 @@ struct batcher {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t work; /* jobs queued, or stop */
-    pthread_cond_t done; /* a group finished */
     batch_job *head, *tail;
     int stop;
 };
@@ -85,8 +85,11 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&b->mu);
         run_group(b, jobs);
         pthread_mutex_lock(&b->mu);
-        for (batch_job *j = jobs; j; j = j->next) j->done = 1;
-        pthread_cond_broadcast(&b->done);
+        for (batch_job *j = jobs, *next; j; j = next) {
+            next = j->next; /* j belongs to its request once done */
+            j->done = 1;
+            pthread_cond_signal(&j->cv);
+        }
     }
     pthread_mutex_unlock(&b->mu);
     app_db_release();
@@ -102,7 +105,6 @@ batcher *batch_start(mf_app *app)
     b->app = app;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->work, NULL);
-    pthread_cond_init(&b->done, NULL);
     if (pthread_create(&b->thread, NULL, writer_main, b) != 0) {
         log_warnx("batch: cannot start the writer thread; write requests run on their own");
         free(b);
@@ -129,13 +131,15 @@ static int run_job(batcher *b, batch_job *j)
 {
     api_req *r = j->r;
     db *own = r->d;
+    pthread_cond_init(&j->cv, NULL);
     pthread_mutex_lock(&b->mu);
     if (b->tail) b->tail->next = j;
     else b->head = j;
     b->tail = j;
     pthread_cond_signal(&b->work);
-    while (!j->done) pthread_cond_wait(&b->done, &b->mu);
+    while (!j->done) pthread_cond_wait(&j->cv, &b->mu);
     pthread_mutex_unlock(&b->mu);
+    pthread_cond_destroy(&j->cv);
     r->d = own; /* the writer's connection is the writer thread's again */
     return j->rc;
 }
@@ -151,7 +155,6 @@ void batch_stop(batcher **bp)
     pthread_join(b->thread, NULL);
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->work);
-    pthread_cond_destroy(&b->done);
     free(b);
     *bp = NULL;
 }
