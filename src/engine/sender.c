@@ -228,7 +228,7 @@ static void on_sent(const smtp_result *r, void *arg)
 }
 
 /* Round step 1, inside the round's transaction: the outcome of every answer that came in. */
-static int record_in_tx(sender_loop *s, db *d, inflight *list, mf_error *err)
+static int record_in_tx(db *d, inflight *list, mf_error *err)
 {
     for (inflight *f = list; f; f = f->next) {
         if (outbox_finish(d, f->id, outbox_state_name(f->state),
@@ -244,7 +244,6 @@ static int record_in_tx(sender_loop *s, db *d, inflight *list, mf_error *err)
             outbox_copy_pending_add(d, f->id, err) < 0)
             return -1;
     }
-    (void)s;
     return 0;
 }
 
@@ -809,7 +808,7 @@ static void record_and_claim(sender_loop *s, db *d)
     mf_error err;
     round rd = {0};
     int rc = db_begin(d, &err);
-    if (rc == 0 && done) rc = record_in_tx(s, d, done, &err);
+    if (rc == 0 && done) rc = record_in_tx(d, done, &err);
     if (rc == 0 && copies) rc = store_copies_in_tx(s, d, copies, &err);
     if (rc == 0 && want_claims) rc = claim_in_tx(s, d, &rd, &err);
     if (rc == 0 && db_commit(d, &err) == 0) {

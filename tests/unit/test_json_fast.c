@@ -39,8 +39,8 @@ static void test_json_fast_agrees_with_jansson(void **state)
     const char *plain[] = {
         "{}", "[]", " { } ", "{\"a\":1}", "{\"a\":-0}", "{\"a\":[1,2,3],\"b\":{\"c\":null}}",
         "{\"t\":true,\"f\":false,\"n\":null}", "[\"x\", 123456789012345678, -5]",
-        "{\"from_mailbox_id\":\"mbx_01\",\"to\":[\"a@b.example\"],\"subject\":\"Hi\",\"text\":"
-        "\"line one\\nline two\\t\\\"quoted\\\" \\\\ \\/ \\b\\f\\r\"}",
+        ("{\"from_mailbox_id\":\"mbx_01\",\"to\":[\"a@b.example\"],\"subject\":\"Hi\",\"text\":"
+         "\"line one\\nline two\\t\\\"quoted\\\" \\\\ \\/ \\b\\f\\r\"}"),
         "{\"u\":\"\\u00e9\\u20ac\\ud83d\\ude00 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}",
         "{\"c1\":\"\xc2\x80\xc2\x9f\"}", "\r\n\t[ 1 ,\n2 ]\n",
     };
