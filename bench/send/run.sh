@@ -27,6 +27,7 @@
 #   SKIP="" (any of: e2e split source nodemailer)  BENCH_TIMEOUT=900 (s, per phase)
 #   RESULTS_DIR=DIR (keep results and logs)  REQUIRE_IDLE=1 (wait for an idle machine)
 #   PROFILE=1 (after the measured rounds: one e2e and one send-only round under perf record)
+#   PERF_FREQ=149 (samples/s of that profile)  CALLEES="" (more functions to split by callee)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -252,7 +253,7 @@ raw_size() {
 PERF_PID=
 perf_start() { # NAME — perf record on MF_PID, if PROFILING (DWARF stacks: build/ has no frame pointers)
     [[ ${PROFILING:-0} == 1 ]] || return 0
-    perf record -F 149 --call-graph dwarf,16384 -p "$MF_PID" -o "$TMP/$1.perf.data" \
+    perf record -F "${PERF_FREQ:-149}" --call-graph dwarf,16384 -p "$MF_PID" -o "$TMP/$1.perf.data" \
         >"$TMP/logs/$1.perf.log" 2>&1 &
     PERF_PID=$!
     PIDS+=("$PERF_PID")
@@ -276,7 +277,7 @@ perf_stop() { # NAME
         echo "== inclusive, split by direct callee"
         perf script -i "$TMP/$1.perf.data" 2>/dev/null |
             python3 "$HERE/callees.py" on_tick outbox_due send_one on_sent ingest_message on_request \
-                ops_message_send sq_prepare || true
+                ops_message_send sq_prepare ${CALLEES:-} || true
     } >"$TMP/$1.perf.txt"
     rm -f "$TMP/$1.perf.data"
 }

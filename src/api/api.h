@@ -35,6 +35,7 @@ typedef struct api_req {
     char session_id[MF_ID_LEN];
     char session_csrf[65];
     char *set_cookie;
+    struct batcher *batch; /* SQLite: the group-commit writer (batch.h), for batch_call; NULL */
 } api_req;
 
 typedef int (*api_handler)(api_req *r); /* 0: status/resp set; -1: err set */

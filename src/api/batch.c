@@ -10,8 +10,11 @@
 typedef struct batch_job {
     api_req *r;
     api_handler h;
+    int (*fn)(api_req *r, void *arg); /* instead of h, with arg (batch_call) */
+    void *arg;
     int rc;
     int done;
+    pthread_cond_t cv; /* its own: the writer wakes exactly the requests of a finished group */
     struct batch_job *next;
 } batch_job;
 
@@ -20,7 +23,6 @@ struct batcher {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t work; /* jobs queued, or stop */
-    pthread_cond_t done; /* a group finished */
     batch_job *head, *tail;
     int stop;
 };
@@ -48,7 +50,7 @@ static void run_group(batcher *b, batch_job *jobs)
     int n = 0;
     for (batch_job *j = jobs; j; j = j->next, n++) {
         j->r->d = d;
-        j->rc = j->h(j->r);
+        j->rc = j->fn ? j->fn(j->r, j->arg) : j->h(j->r);
         if (d->in_tx) db_rollback(d); /* a handler must never leave one open */
         if (j->rc < 0 && j->r->err.status >= 500) {
             /* A database error may have ended the group's transaction inside SQLite; what the
@@ -83,8 +85,11 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&b->mu);
         run_group(b, jobs);
         pthread_mutex_lock(&b->mu);
-        for (batch_job *j = jobs; j; j = j->next) j->done = 1;
-        pthread_cond_broadcast(&b->done);
+        for (batch_job *j = jobs, *next; j; j = next) {
+            next = j->next; /* j belongs to its request once done */
+            j->done = 1;
+            pthread_cond_signal(&j->cv);
+        }
     }
     pthread_mutex_unlock(&b->mu);
     app_db_release();
@@ -100,7 +105,6 @@ batcher *batch_start(mf_app *app)
     b->app = app;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->work, NULL);
-    pthread_cond_init(&b->done, NULL);
     if (pthread_create(&b->thread, NULL, writer_main, b) != 0) {
         log_warnx("batch: cannot start the writer thread; write requests run on their own");
         free(b);
@@ -109,19 +113,35 @@ batcher *batch_start(mf_app *app)
     return b;
 }
 
+static int run_job(batcher *b, batch_job *j);
+
 int batch_run(batcher *b, api_req *r, api_handler h)
 {
     batch_job j = {.r = r, .h = h};
+    return run_job(b, &j);
+}
+
+int batch_call(batcher *b, api_req *r, int (*fn)(api_req *r, void *arg), void *arg)
+{
+    batch_job j = {.r = r, .fn = fn, .arg = arg};
+    return run_job(b, &j);
+}
+
+static int run_job(batcher *b, batch_job *j)
+{
+    api_req *r = j->r;
     db *own = r->d;
+    pthread_cond_init(&j->cv, NULL);
     pthread_mutex_lock(&b->mu);
-    if (b->tail) b->tail->next = &j;
-    else b->head = &j;
-    b->tail = &j;
+    if (b->tail) b->tail->next = j;
+    else b->head = j;
+    b->tail = j;
     pthread_cond_signal(&b->work);
-    while (!j.done) pthread_cond_wait(&b->done, &b->mu);
+    while (!j->done) pthread_cond_wait(&j->cv, &b->mu);
     pthread_mutex_unlock(&b->mu);
+    pthread_cond_destroy(&j->cv);
     r->d = own; /* the writer's connection is the writer thread's again */
-    return j.rc;
+    return j->rc;
 }
 
 void batch_stop(batcher **bp)
@@ -135,7 +155,6 @@ void batch_stop(batcher **bp)
     pthread_join(b->thread, NULL);
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->work);
-    pthread_cond_destroy(&b->done);
     free(b);
     *bp = NULL;
 }

@@ -27,6 +27,9 @@ batcher *batch_start(mf_app *app);
  * writer's connection while h runs. Returns h's result, or -1 with r->err when the group's
  * COMMIT failed. */
 int batch_run(batcher *b, api_req *r, api_handler h);
+/* Like batch_run for the write half of a handler: fn(r, arg) runs in the next group (r->d the
+ * writer's connection) while the handler's reads and other work stay on the HTTP thread. */
+int batch_call(batcher *b, api_req *r, int (*fn)(api_req *r, void *arg), void *arg);
 /* Finish the waiting requests and stop the thread. */
 void batch_stop(batcher **b);
 #endif

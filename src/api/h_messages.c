@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/api.h"
+#include "api/batch.h"
 #include "store/outbox.h"
 
 /* An array of 0..max address strings (required: at least one). */
@@ -33,6 +34,17 @@ static int read_addrs(api_req *r, json_t *b, const char *key, int required, cons
     return 0;
 }
 
+typedef struct queue_job {
+    const mf_message_prepared *p;
+    char *id;
+} queue_job;
+
+static int queue_write(api_req *r, void *arg)
+{
+    queue_job *j = arg;
+    return ops_message_queue(r->d, &r->actor, j->p, j->id, &r->err);
+}
+
 int h_messages_send(api_req *r)
 {
     json_t *b;
@@ -55,7 +67,12 @@ int h_messages_send(api_req *r)
     in.to = to;
     in.cc = cc;
     char id[MF_ID_LEN];
-    if (rc == 0) rc = ops_message_send(r->app, r->d, &r->actor, &in, id, &r->err);
+    mf_message_prepared *p = NULL;
+    if (rc == 0) rc = ops_message_prepare(r->app, r->d, &r->actor, &in, &p, &r->err);
+    /* the checks and the compose run here; the writes join the next group commit */
+    queue_job job = {.p = p, .id = id};
+    if (rc == 0) rc = r->batch ? batch_call(r->batch, r, queue_write, &job) : queue_write(r, &job);
+    ops_message_prepared_free(&p);
     free(to);
     free(cc);
     json_decref(b);

@@ -103,6 +103,7 @@ static void handle(http_server *s, struct MHD_Connection *c, const char *method,
     r.path = url;
     r.body = ctx->body.buf;
     r.body_len = ctx->body.len;
+    r.batch = s->batch;
     const route *rt = NULL;
     int rc = 0;
     switch (router_match(method, url, &r, &rt)) {

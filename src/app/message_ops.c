@@ -53,9 +53,68 @@ static int suppressed(db *d, const char *org_id, const char *addr, mf_error *err
     return rc == DB_ERROR ? -1 : rc == DB_ROW;
 }
 
+struct mf_message_prepared {
+    char tracking[MF_ID_LEN]; /* the outbox id */
+    char org_id[MF_ID_LEN], mailbox_id[MF_ID_LEN], conversation_id[MF_ID_LEN];
+    char *address; /* the sending mailbox */
+    char *rcpts_json;
+    size_t n_rcpts;
+    compose_message *msg;
+};
+
+void ops_message_prepared_free(mf_message_prepared **pp)
+{
+    if (!pp || !*pp) return;
+    mf_message_prepared *p = *pp;
+    free(p->address);
+    free(p->rcpts_json);
+    compose_message_free(&p->msg);
+    free(p);
+    *pp = NULL;
+}
+
+int ops_message_queue(db *d, const mf_actor *a, const mf_message_prepared *p,
+                      char out_id[MF_ID_LEN], mf_error *err)
+{
+    mf_outbox_new o = {.id = p->tracking,
+                       .org_id = p->org_id,
+                       .mailbox_id = p->mailbox_id,
+                       .kind = "one_off",
+                       .mail_from = p->address,
+                       .rcpts_json = p->rcpts_json,
+                       .raw = p->msg->data,
+                       .copy_json = p->msg->copy,
+                       .message_id = p->msg->message_id,
+                       .conversation_id = p->conversation_id[0] ? p->conversation_id : NULL,
+                       .created_by = a->id};
+    int created = 0;
+    int rc = db_begin(d, err);
+    if (rc == 0) rc = outbox_enqueue(d, &o, out_id, &created, err);
+    if (rc == 0) {
+        json_t *j = json_pack("{s:s,s:s,s:I}", "from", p->address, "message_id",
+                              p->msg->message_id, "recipients", (json_int_t)p->n_rcpts);
+        char *dj = json_dumps(j, JSON_COMPACT);
+        rc = ops_audit(d, a, p->org_id, "message.queue", "message", out_id, dj);
+        free(dj);
+        json_decref(j);
+    }
+    return ops_finish(d, rc, err);
+}
+
 int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_input *in,
                      char out_id[MF_ID_LEN], mf_error *err)
 {
+    mf_message_prepared *p = NULL;
+    int rc = ops_message_prepare(app, d, a, in, &p, err);
+    if (rc == 0) rc = ops_message_queue(d, a, p, out_id, err);
+    ops_message_prepared_free(&p);
+    return rc;
+}
+
+int ops_message_prepare(mf_app *app, db *d, const mf_actor *a, const mf_message_input *in,
+                        mf_message_prepared **out, mf_error *err)
+{
+    *out = NULL;
     (void)app; /* public_url for unsubscribe links comes with sequences */
     mf_mailbox m, master;
     memset(&m, 0, sizeof(m));
@@ -142,31 +201,18 @@ int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_inp
     if (rc == 0) {
         json_t *rj = json_array();
         for (size_t i = 0; i < rcpts->n; i++) json_array_append_new(rj, json_string(rcpts->addrs[i]));
-        char *rtext = json_dumps(rj, JSON_COMPACT);
+        mf_message_prepared *p = xcalloc(1, sizeof(*p));
+        p->rcpts_json = json_dumps(rj, JSON_COMPACT);
         json_decref(rj);
-        mf_outbox_new o = {.id = tracking,
-                           .org_id = m.org_id,
-                           .mailbox_id = m.id,
-                           .kind = "one_off",
-                           .mail_from = m.address,
-                           .rcpts_json = rtext,
-                           .raw = msg->data,
-                           .message_id = msg->message_id,
-                           .conversation_id = conv_id[0] ? conv_id : NULL,
-                           .created_by = a->id};
-        int created = 0;
-        rc = db_begin(d, err);
-        if (rc == 0) rc = outbox_enqueue(d, &o, out_id, &created, err);
-        if (rc == 0) {
-            json_t *j = json_pack("{s:s,s:s,s:I}", "from", m.address, "message_id",
-                                  msg->message_id, "recipients", (json_int_t)rcpts->n);
-            char *dj = json_dumps(j, JSON_COMPACT);
-            rc = ops_audit(d, a, m.org_id, "message.queue", "message", out_id, dj);
-            free(dj);
-            json_decref(j);
-        }
-        rc = ops_finish(d, rc, err);
-        free(rtext);
+        p->n_rcpts = rcpts->n;
+        snprintf(p->tracking, sizeof(p->tracking), "%s", tracking);
+        snprintf(p->org_id, sizeof(p->org_id), "%s", m.org_id);
+        snprintf(p->mailbox_id, sizeof(p->mailbox_id), "%s", m.id);
+        snprintf(p->conversation_id, sizeof(p->conversation_id), "%s", conv_id);
+        p->address = xstrdup(m.address);
+        p->msg = msg;
+        msg = NULL;
+        *out = p;
     }
     compose_message_free(&msg);
     compose_rcpts_free(&rcpts);

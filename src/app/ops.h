@@ -123,6 +123,16 @@ typedef struct mf_message_input {
 /* R18/R19/R25/R26: compose and queue; out_id is the outbox id. */
 int ops_message_send(mf_app *app, db *d, const mf_actor *a, const mf_message_input *in,
                      char out_id[MF_ID_LEN], mf_error *err);
+/* ops_message_send in its two halves, so the write can join a group commit (api/batch.c):
+ * prepare checks and composes (reads only, no transaction; *out owns the result), queue writes
+ * the outbox row, the message and the audit entry in one transaction (on any connection of
+ * the same database). ops_message_prepared_free frees *p and sets it to NULL. */
+typedef struct mf_message_prepared mf_message_prepared;
+int ops_message_prepare(mf_app *app, db *d, const mf_actor *a, const mf_message_input *in,
+                        mf_message_prepared **out, mf_error *err);
+int ops_message_queue(db *d, const mf_actor *a, const mf_message_prepared *p,
+                      char out_id[MF_ID_LEN], mf_error *err);
+void ops_message_prepared_free(mf_message_prepared **p);
 
 /* ---- sequences (sequence_ops.c) ---- */
 #include "store/sequences.h"

@@ -8,6 +8,7 @@
 #include "core/classify.h"
 #include "engine/assign.h"
 #include "engine/ingest.h"
+#include "mail/compose.h"
 #include "mail/message_parse.h"
 #include "store/messages.h"
 #include "store/store.h"
@@ -145,6 +146,19 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
     }
     int rc = ingest_parsed(d, src, raw, len, p);
     if (rc == 1 && mailboxes_add_imported(d, src->mailbox_id, 1, &err) < 0) rc = -1;
+    message_parsed_free(&p);
+    return rc;
+}
+
+int ingest_sent(db *d, const ingest_source *src, const char *raw, size_t len, const char *copy)
+{
+    message_parsed *p = copy ? compose_copy_read(copy, raw, len) : NULL;
+    mf_error err;
+    if (!p && message_parse(raw, len, &p, &err) < 0) {
+        log_warnx("ingest: a message sent from %s: %s", src->mailbox_address, err.message);
+        return -1;
+    }
+    int rc = ingest_parsed(d, src, raw, len, p);
     message_parsed_free(&p);
     return rc;
 }

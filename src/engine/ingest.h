@@ -28,4 +28,10 @@ int ingest_message(db *d, const ingest_source *src, const void *raw, size_t len)
  * messages_imported (a batch counts its messages once: mailboxes_add_imported). */
 int ingest_parsed(db *d, const ingest_source *src, const void *raw, size_t len,
                   const struct message_parsed *p);
+/* The stored copy of a message this mailbox sent (role "sent"): from copy (the
+ * compose_message.copy kept in the outbox, compose_copy_read) when there is one, so our own
+ * message is not parsed again; else parsed like ingest_message. Does not count it in
+ * messages_imported (the caller counts a round's messages once). 1 stored, 0 already there,
+ * -1 error (logged). */
+int ingest_sent(db *d, const ingest_source *src, const char *raw, size_t len, const char *copy);
 #endif

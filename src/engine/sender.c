@@ -18,6 +18,7 @@
  * step. What an attempt comes to:
  *
  *   accepted           → sent; the message is stored in its conversation (direction out)
+ *                        a moment later, with other sent messages (see COPY_DELAY_MS)
  *   5xx                → failed (per-recipient outcomes kept)
  *   4xx / network      → queued again after backoff; the day's count is given back
  *   lost after DATA    → unknown: reported, never sent again (at most once)
@@ -50,6 +51,18 @@
 
 #define MAX_ATTEMPTS 8
 #define DISCOVER_MIN_MS 50 /* woken more often than this: the due query waits */
+/* An answer that comes in while most connections are still busy waits up to this long for
+ * others, so one round (one commit) records several: each commit rewrites the hot index pages
+ * in the WAL, so fewer, larger rounds write far less per message. */
+#define GATHER_US 3000
+/* The stored copies of sent messages are written together, in a later round's transaction:
+ * when COPY_BATCH wait, when the oldest has waited COPY_DELAY_MS, or when nothing is in
+ * flight. "sent" and a row in sent_copies_pending are committed together, so a crash in
+ * between loses no copy (sender_recover stores them). Many copies in one transaction touch
+ * each index page of the conversations and messages once, where one copy per round touched
+ * one page per index and message (bench/send). */
+#define COPY_BATCH 256
+#define COPY_DELAY_MS 200
 
 typedef struct inflight {
     struct inflight *next; /* in flight, or done and waiting to be recorded */
@@ -63,6 +76,7 @@ typedef struct inflight {
     char day[SENDDAY_KEY_LEN];
     int attempts;
     char *raw; /* what was sent: stored in its conversation once accepted */
+    char *copy; /* compose_message.copy of raw, or NULL: the stored copy without a parse */
     /* the outcome, once in */
     enum outbox_state state;
     time_t retry;
@@ -75,6 +89,7 @@ typedef struct mbox {
     int inflight; /* claimed and not yet recorded */
     int due;      /* may have due messages: look at its queue in the next round */
     int connections; /* its smtp_connections when last read (0: not read yet) */
+    int stored; /* sent copies stored in this round (counted in messages_imported once) */
 } mbox;
 
 struct sender_loop {
@@ -83,7 +98,11 @@ struct sender_loop {
     inflight *done, **done_tail;      /* answered, to be recorded */
     int ninflight, max_inflight;      /* claimed and not yet recorded; smtp_max_connections */
     smtp_sender *smtp;
-    struct event *tick, *round, *later;
+    struct event *tick, *round, *later, *gather, *copy_timer;
+    int ndone; /* answers waiting in done */
+    inflight *copies, **copies_tail; /* sent, their stored copy still to be written */
+    int ncopies;
+    double copies_since; /* monotonic seconds: when the oldest of them was sent */
     mbox *boxes;
     int nboxes, capboxes;
     int want_discovery, want_system;
@@ -114,6 +133,7 @@ static int box_index(sender_loop *s, const char *id)
 static void inflight_free(inflight *f)
 {
     free(f->raw);
+    free(f->copy);
     free(f->error);
     free(f->recipients);
     free(f->reason);
@@ -195,7 +215,17 @@ static void on_sent(const smtp_result *r, void *arg)
     f->next = NULL;
     *s->done_tail = f;
     s->done_tail = &f->next;
-    run_soon(s);
+    s->ndone++;
+    /* a round now when at least half of what is in flight has answered (or nothing else is
+     * coming), else shortly, with the answers that came in meanwhile */
+    int waiting = s->ninflight - s->ndone;
+    if (s->ndone >= waiting || r->outcome != SMTP_SENT) {
+        if (evtimer_pending(s->gather, NULL)) evtimer_del(s->gather);
+        run_soon(s);
+    } else if (!evtimer_pending(s->gather, NULL)) {
+        struct timeval tv = {.tv_sec = 0, .tv_usec = GATHER_US};
+        evtimer_add(s->gather, &tv);
+    }
 }
 
 /* Round step 1, inside the round's transaction: the outcome of every answer that came in. */
@@ -209,16 +239,37 @@ static int record_in_tx(db *d, inflight *list, mf_error *err)
         if (f->state == OUTBOX_QUEUED && f->mailbox_id[0] && /* the day's count back */
             mailbox_count_send(d, f->mailbox_id, f->day, -1, err) < 0)
             return -1;
-        if (f->state == OUTBOX_SENT && f->mailbox_id[0] && f->raw) {
-            /* what we sent joins its conversation (R18 compose replies, R22 matching) */
-            ingest_source src = {.mailbox_id = f->mailbox_id,
-                                 .mailbox_address = f->address,
-                                 .folder = "Sent",
-                                 .role = "sent",
-                                 .internaldate = mf_now(),
-                                 .seen = 1};
-            ingest_message(d, &src, f->raw, strlen(f->raw));
-        }
+        /* what we sent joins its conversation (R18 compose replies, R22 matching): soon,
+         * with others (store_copies_in_tx); until then it is pending */
+        if (f->state == OUTBOX_SENT && f->mailbox_id[0] && f->raw &&
+            outbox_copy_pending_add(d, f->id, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The stored copies of the sent messages in list, in the round's transaction. */
+static int store_copies_in_tx(sender_loop *s, db *d, inflight *list, mf_error *err)
+{
+    for (int i = 0; i < s->nboxes; i++) s->boxes[i].stored = 0; /* a rolled-back round's */
+    time_t now = mf_now();
+    for (inflight *f = list; f; f = f->next) {
+        ingest_source src = {.mailbox_id = f->mailbox_id,
+                             .mailbox_address = f->address,
+                             .folder = "Sent",
+                             .role = "sent",
+                             .internaldate = now,
+                             .seen = 1};
+        if (ingest_sent(d, &src, f->raw, strlen(f->raw), f->copy) == 1 && f->box >= 0)
+            s->boxes[f->box].stored++;
+        if (outbox_copy_pending_done(d, f->id, err) < 0) return -1;
+    }
+    /* R13 progress: the stored copies counted once per mailbox */
+    for (int i = 0; i < s->nboxes; i++) {
+        if (!s->boxes[i].stored) continue;
+        int n = s->boxes[i].stored;
+        s->boxes[i].stored = 0;
+        if (mailboxes_add_imported(d, s->boxes[i].id, n, err) < 0) return -1;
     }
     return 0;
 }
@@ -226,12 +277,10 @@ static int record_in_tx(db *d, inflight *list, mf_error *err)
 /* After the commit: log, mark failing accounts (R12). */
 static void recorded(sender_loop *s, db *d, inflight *list)
 {
-    int any_sent = 0;
     while (list) {
         inflight *f = list;
         list = f->next;
         int sent = f->state == OUTBOX_SENT;
-        any_sent |= sent;
         log_info("outbox: %s from %s: %s%s%s", f->id, f->address, outbox_state_name(f->state),
                  sent ? "" : " — ", sent ? "" : f->reason);
         if (f->account_broken && f->mailbox_id[0]) {
@@ -240,9 +289,20 @@ static void recorded(sender_loop *s, db *d, inflight *list)
             snprintf(reason, sizeof(reason), "SMTP: %s", f->reason);
             health_set(d, &t, "failing", reason);
         }
-        inflight_free(f);
+        if (sent && f->mailbox_id[0] && f->raw) { /* its copy is pending: kept for it */
+            f->next = NULL;
+            if (!s->copies) {
+                s->copies_since = mono_now();
+                struct timeval tv = {.tv_sec = 0, .tv_usec = COPY_DELAY_MS * 1000};
+                evtimer_add(s->copy_timer, &tv);
+            }
+            *s->copies_tail = f;
+            s->copies_tail = &f->next;
+            s->ncopies++;
+        } else {
+            inflight_free(f);
+        }
     }
-    if (any_sent) app_mail_arrived(s->e->app);
 }
 
 static void mark_due(const char *mailbox_id, void *arg)
@@ -622,7 +682,7 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
             return -1;
         }
         if (n < k) b->due = 0; /* its due queue is empty after these */
-        int acct = -1;
+        int acct = -1, claimed = 0;
         for (int r = 0; rc == 0 && r < n; r++) {
             const mf_outbox_row *row = &rows[r];
             if (suppressed(d, m.org_id, row->rcpts_json)) { /* R25, at send time */
@@ -636,10 +696,7 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
             int c = outbox_claim_by(d, row->id, lease_keeper_worker_id(s->e->leases), err);
             if (c < 0) rc = -1;
             if (c != 1) continue; /* someone else took it */
-            if (mailbox_count_send(d, b->id, day, +1, err) < 0) {
-                rc = -1;
-                break;
-            }
+            claimed++;
             if (acct < 0) {
                 rd->accts = xrealloc(rd->accts, (size_t)(rd->naccts + 1) * sizeof(*rd->accts));
                 round_acct *ra = &rd->accts[rd->naccts];
@@ -662,6 +719,8 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
             f->attempts = row->attempts + 1;
             f->raw = row->raw; /* taken over */
             rows[r].raw = NULL;
+            f->copy = row->copy_json;
+            rows[r].copy_json = NULL;
             if (rd->nclaims == rd->capclaims) {
                 rd->capclaims = rd->capclaims ? 2 * rd->capclaims : 32;
                 rd->claims = xrealloc(rd->claims, (size_t)rd->capclaims * sizeof(*rd->claims));
@@ -674,6 +733,8 @@ static int claim_in_tx(sender_loop *s, db *d, round *rd, mf_error *err)
         }
         outbox_rows_free(&rows, n);
         free(m.smtp_sealed);
+        /* R15: the sends counted at claim, once for the mailbox's claims of this round */
+        if (rc == 0 && claimed && mailbox_count_send(d, b->id, day, claimed, err) < 0) rc = -1;
         if (rc < 0) return -1;
     }
     return 0;
@@ -728,6 +789,8 @@ static void record_and_claim(sender_loop *s, db *d)
     inflight *done = s->done;
     s->done = NULL;
     s->done_tail = &s->done;
+    s->ndone = 0;
+    if (evtimer_pending(s->gather, NULL)) evtimer_del(s->gather);
     /* an answered message no longer holds its connection: its place is free for this round */
     for (inflight *f = done; f; f = f->next) {
         if (f->box >= 0) {
@@ -741,18 +804,51 @@ static void record_and_claim(sender_loop *s, db *d)
     int want_claims = 0;
     if (s->ninflight < s->max_inflight)
         for (int i = 0; i < s->nboxes && !want_claims; i++) want_claims = s->boxes[i].due;
-    if (!done && !want_claims) return;
+    inflight *copies = NULL;
+    if (s->copies && (s->ncopies >= COPY_BATCH || s->ninflight == 0 ||
+                      mono_now() - s->copies_since >= COPY_DELAY_MS / 1000.0)) {
+        copies = s->copies;
+        s->copies = NULL;
+        s->copies_tail = &s->copies;
+        s->ncopies = 0;
+        if (evtimer_pending(s->copy_timer, NULL)) evtimer_del(s->copy_timer);
+    }
+    if (!done && !want_claims && !copies) return;
     mf_error err;
     round rd = {0};
     int rc = db_begin(d, &err);
     if (rc == 0 && done) rc = record_in_tx(d, done, &err);
+    if (rc == 0 && copies) rc = store_copies_in_tx(s, d, copies, &err);
     if (rc == 0 && want_claims) rc = claim_in_tx(s, d, &rd, &err);
     if (rc == 0 && db_commit(d, &err) == 0) {
+        if (copies) app_mail_arrived(s->e->app);
+        while (copies) {
+            inflight *f = copies;
+            copies = f->next;
+            inflight_free(f);
+        }
         recorded(s, d, done);
         submit_claims(s, &rd);
         return;
     }
     db_rollback(d);
+    if (copies) { /* not stored: they wait for the next round, first in line */
+        inflight *last = copies;
+        int n = 1;
+        while (last->next) {
+            last = last->next;
+            n++;
+        }
+        last->next = s->copies;
+        if (!s->copies) s->copies_tail = &last->next;
+        s->copies = copies;
+        s->ncopies += n;
+        s->copies_since = mono_now();
+        if (!evtimer_pending(s->copy_timer, NULL)) {
+            struct timeval tv = {.tv_sec = 0, .tv_usec = COPY_DELAY_MS * 1000};
+            evtimer_add(s->copy_timer, &tv);
+        }
+    }
     log_errorx("outbox: a round could not be committed (tried again next round): %s",
                err.message);
     claims_dropped(s, &rd);
@@ -767,6 +863,7 @@ static void record_and_claim(sender_loop *s, db *d)
         last->next = s->done;
         if (!s->done) s->done_tail = &last->next;
         s->done = done;
+        for (inflight *f = done; f != last->next; f = f->next) s->ndone++;
     }
 }
 
@@ -809,6 +906,30 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     on_round(-1, 0, s);
 }
 
+typedef struct copy_recovery {
+    db *d;
+    int rc, stored;
+    mf_error err;
+} copy_recovery;
+
+static void recover_copy(const mf_outbox_row *r, void *arg)
+{
+    copy_recovery *c = arg;
+    if (c->rc < 0) return;
+    ingest_source src = {.mailbox_id = r->mailbox_id,
+                         .mailbox_address = r->mail_from, /* the mailbox's address */
+                         .folder = "Sent",
+                         .role = "sent",
+                         .internaldate = mf_now(),
+                         .seen = 1};
+    if (r->mailbox_id[0] && r->raw && *r->raw &&
+        ingest_sent(c->d, &src, r->raw, strlen(r->raw), r->copy_json) == 1) {
+        c->stored++;
+        if (mailboxes_add_imported(c->d, r->mailbox_id, 1, &c->err) < 0) c->rc = -1;
+    }
+    if (c->rc == 0 && outbox_copy_pending_done(c->d, r->id, &c->err) < 0) c->rc = -1;
+}
+
 void sender_recover(engine *e)
 {
     db *d = engine_db(e);
@@ -818,6 +939,19 @@ void sender_recover(engine *e)
         log_warnx("outbox: %d message(s) were being sent when mailfleet stopped; they are marked "
                   "unknown and will not be sent again (R26)",
                   n);
+    /* sent messages whose stored copy a stop or crash left unwritten */
+    copy_recovery c = {.d = d};
+    if (!d || db_begin(d, &c.err) < 0) return;
+    int pending = outbox_copies_pending(d, recover_copy, &c, &c.err);
+    if (pending < 0 || c.rc < 0 || db_commit(d, &c.err) < 0) {
+        db_rollback(d);
+        log_errorx("outbox: cannot store the copies of sent messages (tried again at the next "
+                   "start): %s",
+                   c.err.message);
+    } else if (pending > 0) {
+        log_info("outbox: stored the copies of %d sent message(s) left from the last run",
+                 c.stored);
+    }
 }
 
 sender_loop *sender_start(engine *e, mf_error *err)
@@ -835,6 +969,9 @@ sender_loop *sender_start(engine *e, mf_error *err)
     s->tick = event_new(e->base, -1, EV_PERSIST, on_tick, s);
     s->round = event_new(e->base, -1, 0, on_round, s);
     s->later = evtimer_new(e->base, on_round, s);
+    s->gather = evtimer_new(e->base, on_round, s);
+    s->copy_timer = evtimer_new(e->base, on_round, s);
+    s->copies_tail = &s->copies;
     struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
     event_add(s->tick, &tv);
     s->want_discovery = 1;
@@ -855,8 +992,15 @@ void sender_free(sender_loop **sp)
     sender_loop *s = *sp;
     *sp = NULL;
     smtp_sender_free(&s->smtp); /* in-flight messages stay "sending" → unknown at next start */
-    inflight *lists[2] = {s->inflight, s->done};
-    for (int i = 0; i < 2; i++)
+    db *d = s->copies ? engine_db(s->e) : NULL;
+    if (d) { /* the pending copies now (else at the next start) */
+        mf_error err;
+        if (db_begin(d, &err) < 0 || store_copies_in_tx(s, d, s->copies, &err) < 0 ||
+            db_commit(d, &err) < 0)
+            db_rollback(d);
+    }
+    inflight *lists[3] = {s->inflight, s->done, s->copies};
+    for (int i = 0; i < 3; i++)
         while (lists[i]) {
             inflight *f = lists[i];
             lists[i] = f->next;
@@ -865,6 +1009,8 @@ void sender_free(sender_loop **sp)
     if (s->tick) event_free(s->tick);
     if (s->round) event_free(s->round);
     if (s->later) event_free(s->later);
+    if (s->gather) event_free(s->gather);
+    if (s->copy_timer) event_free(s->copy_timer);
     free(s->boxes);
     free(s);
 }

@@ -249,6 +249,7 @@ static int run_step(step_ctx *c, db *d, const mf_enrollment *e, mf_error *err)
                        .mail_from = m.address,
                        .rcpts_json = rj,
                        .raw = msg->data,
+                       .copy_json = msg->copy,
                        .message_id = msg->message_id};
     char out_id[MF_ID_LEN];
     int created = 0;

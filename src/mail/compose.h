@@ -92,6 +92,11 @@ typedef struct compose_message {
     char *data;       /* the raw message (CRLF), NUL-terminated for convenience */
     size_t len;       /* bytes of data, without that NUL */
     char *message_id; /* "R@domain", without <> (what message_parse reports for it) */
+    char *copy;       /* what message_parse would report for data, as a small JSON text for
+                       * compose_copy_read (kept beside data in the outbox, so the stored copy
+                       * of the sent message needs no parse); NULL when a value of this message
+                       * might not read back unchanged through GMime (then parse data) */
+    int direct;       /* 1: written by compose.c itself (the common message), 0: by GMime */
 } compose_message;
 
 /* Build the message. 0 and *out owns a new compose_message (free with compose_message_free);
@@ -99,8 +104,19 @@ typedef struct compose_message {
  * internal) and *out NULL. */
 int compose_build(const compose_input *in, compose_message **out, mf_error *err);
 
+/* compose_build, with direct 0: always through GMime, never the direct writer of the common
+ * message (the reference the direct writer is tested against). */
+int compose_build_with(const compose_input *in, int direct, compose_message **out,
+                       mf_error *err);
+
 /* Free *m and set it to NULL; NULL or *m == NULL is fine. */
 void compose_message_free(compose_message **m);
+
+struct message_parsed;
+/* The message_parse result of a composed message from its copy (compose_message.copy) and its
+ * bytes (data, len): the same as message_parse(data, len) gives, without GMime. NULL when copy
+ * is NULL or not a copy this version wrote (then parse data). */
+struct message_parsed *compose_copy_read(const char *copy, const char *data, size_t len);
 
 /* The SMTP envelope recipients: the to and cc addresses in that order, each once (compared
  * ASCII case-insensitively; the first spelling is kept). */

@@ -1060,6 +1060,81 @@ int message_parse(const void *data, size_t len, message_parsed **out, mf_error *
     return 0;
 }
 
+/* ---- a message known without parsing (message_parse.h) --------------------------------- */
+
+static void known_addresses(const char *const *addrs, const char *const *names, size_t n,
+                            msg_address **arr, size_t *count)
+{
+    for (size_t i = 0; i < n && *count < MSG_ADDRS_MAX; i++) {
+        char *addr = clean_line(addrs[i], MSG_ADDR_MAX);
+        char *name = clean_line(names ? names[i] : NULL, MSG_NAME_MAX);
+        if (!*addr && !*name) {
+            free(addr);
+            free(name);
+            continue;
+        }
+        *arr = xrealloc(*arr, (*count + 1) * sizeof(**arr));
+        (*arr)[*count].addr = addr;
+        (*arr)[*count].name = name;
+        (*count)++;
+    }
+}
+
+message_parsed *message_parsed_from_known(const message_known *k)
+{
+    message_parse_init(); /* the same UTF-8 tables as message_parse */
+    message_parsed *m = xcalloc(1, sizeof(*m));
+    m->size = k->size;
+    m->message_id = clean_id(k->message_id);
+    m->in_reply_to = clean_id(k->in_reply_to);
+    /* like parse_id_list: empty ids dropped, the first and the last MSG_REFS_MAX - 1 kept */
+    char **ids = k->n_references ? xcalloc(k->n_references, sizeof(*ids)) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < k->n_references; i++) {
+        char *id = clean_id(k->references[i]);
+        if (*id) ids[n++] = id;
+        else free(id);
+    }
+    if (n > MSG_REFS_MAX) {
+        for (size_t i = 1; i < n - (MSG_REFS_MAX - 1); i++) free(ids[i]);
+        memmove(&ids[1], &ids[n - (MSG_REFS_MAX - 1)], (MSG_REFS_MAX - 1) * sizeof(*ids));
+        n = MSG_REFS_MAX;
+    }
+    if (n == 0) {
+        free(ids);
+        ids = NULL;
+    }
+    m->references = ids;
+    m->n_references = n;
+    const char *fa[1] = {k->from_addr}, *fn[1] = {k->from_name};
+    msg_address *from = NULL;
+    size_t nfrom = 0;
+    if (k->from_addr) known_addresses(fa, fn, 1, &from, &nfrom);
+    if (nfrom) {
+        m->from = from[0];
+        free(from);
+    }
+    known_addresses(k->to_addrs, k->to_names, k->n_to, &m->to, &m->n_to);
+    known_addresses(k->cc_addrs, k->cc_names, k->n_cc, &m->cc, &m->n_cc);
+    m->subject = clean_line(k->subject, MSG_SUBJECT_MAX);
+    m->date = k->date > 0 ? k->date : 0;
+    /* take_body for a text/plain UTF-8 part: read at most MSG_BODY_MAX + 8 bytes, then clean */
+    size_t len = k->text_len, limit = MSG_BODY_MAX + 8;
+    int trunc = len > limit;
+    size_t take = trunc ? limit : len;
+    char *raw = xcalloc(take + 1, 1);
+    if (take) memcpy(raw, k->text, take);
+    raw = to_utf8(raw, take, 0, trunc, &len);
+    strbuf sb;
+    strbuf_init(&sb, MSG_BODY_MAX);
+    trunc |= clean_append(&sb, raw, len, CLEAN_BODY);
+    free(raw);
+    m->body_truncated = trunc;
+    m->body = strbuf_detach(&sb, &m->body_len);
+    fill_empty(m);
+    return m;
+}
+
 static void free_addresses(msg_address *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -122,6 +122,32 @@ void message_parse_shutdown(void);
  * only when len > MSG_PARSE_MAX_SIZE; *out is then NULL. */
 int message_parse(const void *data, size_t len, message_parsed **out, mf_error *err);
 
+/* What message_parse would report for a message whose header values and text are already
+ * known — a message mailfleet composed itself (src/mail/compose.c, the stored copy of a sent
+ * message), so it need not be parsed again. The values are given as written into the message
+ * (ids without <>, names and subject unencoded UTF-8, addresses as written) and the text as the
+ * text/plain part holds it once its transfer encoding is undone (UTF-8, any line ends). Every
+ * value goes through the same cleaning and limits as in message_parse, so the result is the
+ * same as parsing the message — for values that GMime writes and reads back unchanged, which
+ * is the caller's promise (compose.c checks it: compose_message.copy). Header fields that are
+ * not given (the auto-reply markers, DSN fields) are "". */
+typedef struct message_known {
+    size_t size; /* bytes of the raw message */
+    const char *message_id, *in_reply_to;
+    const char *const *references;
+    size_t n_references;
+    const char *from_addr, *from_name;
+    const char *const *to_addrs, *const *to_names; /* n_to each; names may be NULL */
+    size_t n_to;
+    const char *const *cc_addrs, *const *cc_names;
+    size_t n_cc;
+    const char *subject;
+    time_t date;
+    const char *text; /* need not be NUL-terminated */
+    size_t text_len;
+} message_known;
+message_parsed *message_parsed_from_known(const message_known *k);
+
 /* Free *m and everything in it, set *m = NULL; NULL or *m == NULL is fine. */
 void message_parsed_free(message_parsed **m);
 #endif

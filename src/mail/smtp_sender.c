@@ -728,13 +728,14 @@ static void deliver(smtp_sender *s, job *j)
 {
     j->next = NULL;
     pthread_mutex_lock(&s->mu);
+    bool first = !s->out_head; /* else the signal that made the list non-empty is pending */
     if (s->out_tail)
         s->out_tail->next = j;
     else
         s->out_head = j;
     s->out_tail = j;
     pthread_mutex_unlock(&s->mu);
-    fd_signal(s->done_fd);
+    if (first) fd_signal(s->done_fd);
 }
 
 static void finish(smtp_sender *s, job *j, CURLcode rc)
@@ -1312,6 +1313,8 @@ int smtp_sender_submit(smtp_sender *s, const smtp_account *acct, const char *mai
                        "%u messages are already waiting to be sent: try again later",
                        s->max_queued);
     }
+    bool first = !s->in_head; /* the worker drains its fd before it takes the whole list, so
+                               * one signal per non-empty list wakes it for all of them */
     if (s->in_tail)
         s->in_tail->next = j;
     else
@@ -1321,7 +1324,7 @@ int smtp_sender_submit(smtp_sender *s, const smtp_account *acct, const char *mai
     s->stats.queued = s->queued;
     s->stats.submitted++;
     pthread_mutex_unlock(&s->mu);
-    fd_signal(s->wake_fd);
+    if (first) fd_signal(s->wake_fd);
     return 0;
 }
 

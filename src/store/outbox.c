@@ -9,13 +9,14 @@
 #define OUTBOX_COLS                                                                                \
     "o.id, o.org_id, o.mailbox_id, o.kind, o.status, o.mail_from, o.rcpts, "                       \
     "COALESCE(r.raw, o.raw), o.message_id, o.error, o.recipients, o.conversation_id, "             \
-    "o.created_by, o.attempts, o.next_attempt_at, o.created_at, o.updated_at, o.sent_at"
+    "o.created_by, o.attempts, o.next_attempt_at, o.created_at, o.updated_at, o.sent_at, "         \
+    "r.copy_json"
 #define OUTBOX_FROM " FROM outbox o LEFT JOIN outbox_raw r ON r.outbox_id = o.id "
 
 void mf_outbox_row_clear(mf_outbox_row *r)
 {
     char **owned[] = {&r->mail_from, &r->rcpts_json, &r->raw, &r->message_id, &r->error,
-                      &r->recipients_json};
+                      &r->recipients_json, &r->copy_json};
     for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
         free(*owned[i]);
         *owned[i] = NULL;
@@ -43,6 +44,7 @@ static void row_fill(db_stmt *st, void *out)
     store_copy(r->created_at, sizeof(r->created_at), st, 15);
     store_copy(r->updated_at, sizeof(r->updated_at), st, 16);
     store_copy(r->sent_at, sizeof(r->sent_at), st, 17);
+    r->copy_json = db_col_is_null(st, 18) ? NULL : store_dup(st, 18, "");
 }
 
 int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *created,
@@ -71,8 +73,8 @@ int outbox_enqueue(db *d, const mf_outbox_new *m, char out_id[MF_ID_LEN], int *c
                 out_id, m->org_id, m->mailbox_id, m->kind, m->unique_key, m->mail_from,
                 m->rcpts_json, m->message_id, m->conversation_id, m->created_by, due, now,
                 now, DB_END) < 0 ||
-        db_exec(d, err, "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", out_id, m->raw,
-                DB_END) < 0)
+        db_exec(d, err, "INSERT INTO outbox_raw (outbox_id, raw, copy_json) VALUES (?, ?, ?)",
+                out_id, m->raw, m->copy_json, DB_END) < 0)
         return -1;
     *created = 1;
     return 0;
@@ -223,6 +225,45 @@ int outbox_finish(db *d, const char *id, const char *state, const char *error,
                         state, error, recipients_json, now, retry, sent ? "sent" : "", now, id,
                         DB_END);
     return n < 0 ? -1 : 0;
+}
+
+int outbox_copy_pending_add(db *d, const char *id, mf_error *err)
+{
+    return db_exec(d, err, "INSERT INTO sent_copies_pending (outbox_id) VALUES (?)", id,
+                   DB_END) < 0
+               ? -1
+               : 0;
+}
+
+int outbox_copy_pending_done(db *d, const char *id, mf_error *err)
+{
+    return db_exec(d, err, "DELETE FROM sent_copies_pending WHERE outbox_id = ?", id, DB_END) < 0
+               ? -1
+               : 0;
+}
+
+int outbox_copies_pending(db *d, void (*each)(const mf_outbox_row *, void *), void *ctx,
+                          mf_error *err)
+{
+    db_stmt *st = db_prepare(d, "SELECT " OUTBOX_COLS OUTBOX_FROM "JOIN sent_copies_pending p ON "
+                                "p.outbox_id = o.id ORDER BY o.id", err);
+    if (!st) return -1;
+    mf_outbox_row *rows = NULL;
+    int n = 0, cap = 0, rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            rows = xrealloc(rows, (size_t)cap * sizeof(*rows));
+        }
+        memset(&rows[n], 0, sizeof(rows[n]));
+        row_fill(st, &rows[n++]);
+    }
+    db_finalize(&st);
+    /* the callbacks write through the same connection: the list is closed first */
+    for (int i = 0; rc != DB_ERROR && i < n; i++) each(&rows[i], ctx);
+    outbox_rows_free(&rows, n);
+    if (rc == DB_ERROR) return mf_fail_internal(err, "cannot read the pending sent copies");
+    return n;
 }
 
 int mailbox_sent_on(db *d, const char *mailbox_id, const char *day, mf_error *err)

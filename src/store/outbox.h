@@ -18,6 +18,7 @@ typedef struct mf_outbox_new {
     const char *mail_from;
     const char *rcpts_json; /* JSON array of addresses */
     const char *raw;
+    const char *copy_json; /* NULL, or compose_message.copy of raw (0013) */
     const char *message_id;
     const char *conversation_id; /* NULL */
     const char *created_by;      /* NULL */
@@ -31,6 +32,7 @@ typedef struct mf_outbox_row {
     char kind[16];
     char status[16];
     char *mail_from, *rcpts_json, *raw, *message_id, *error, *recipients_json;
+    char *copy_json; /* NULL when none (0013) */
     char conversation_id[MF_ID_LEN];
     char created_by[MF_ID_LEN];
     int attempts;
@@ -69,6 +71,14 @@ int outbox_claim_by(db *d, const char *id, const char *worker_id, mf_error *err)
 /* sending → state, with the error text and per-recipient JSON; retry_at for "queued". */
 int outbox_finish(db *d, const char *id, const char *state, const char *error,
                   const char *recipients_json, time_t retry_at, mf_error *err);
+
+/* Sent messages whose stored copy is still to be written (0013): added in the transaction that
+ * records "sent", done in the one that stores the copy. outbox_copies_pending calls each for
+ * every one left (a restart after a crash), with the row as outbox_get gives it. */
+int outbox_copy_pending_add(db *d, const char *id, mf_error *err);
+int outbox_copy_pending_done(db *d, const char *id, mf_error *err);
+int outbox_copies_pending(db *d, void (*each)(const mf_outbox_row *, void *), void *ctx,
+                          mf_error *err);
 
 /* R15: mails counted for the mailbox on local day `day` ("YYYY-MM-DD"). */
 int mailbox_sent_on(db *d, const char *mailbox_id, const char *day, mf_error *err);

@@ -714,6 +714,8 @@ def _(env):
     env.proc.send_signal(signal.SIGKILL)
     env.proc.wait(timeout=10)
     at_kill = outbox_counts(env, mb)
+    sys.stdout.write("# sent copies still pending at the kill: %d\n"
+                     % env.sql("SELECT count(*) FROM sent_copies_pending")[0][0])
     sending_at_kill = [r[0] for r in env.sql("SELECT id FROM outbox WHERE mailbox_id = ? AND "
                                              "status = 'sending'", (mb,))]
     sys.stdout.write("# queued %d in %.2f s; killed %.2f s after release; at the kill: %s\n"
@@ -774,6 +776,16 @@ def _(env):
         lambda: check(not unknown or "marked unknown" in env.log_tail(200000),
                       "the restart did not report the unknown messages in its log"),
     )
+    # Every sent message is stored in its conversation (direction out), also the ones whose
+    # copy was still pending (sent_copies_pending) at the kill: the restart stores those.
+    def copies():
+        missing = env.sql("SELECT o.id FROM outbox o WHERE o.mailbox_id = ? AND o.status = "
+                          "'sent' AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.mailbox_id = "
+                          "o.mailbox_id AND m.message_id = o.message_id AND m.direction = 'out')",
+                          (mb,))
+        pending = env.sql("SELECT count(*) FROM sent_copies_pending")[0][0]
+        return not missing and pending == 0, (len(missing), pending)
+    wait("a stored copy of every sent message", copies, 10)
 
 
 # --- R15 daily limit -----------------------------------------------------------------------

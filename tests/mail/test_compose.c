@@ -980,6 +980,250 @@ static int teardown_all(void **state)
     return 0;
 }
 
+/* ---- the copy: a sent message stored without parsing it (compose_copy_read) --------------- */
+
+static void assert_same_str(const char *what, const char *a, const char *b)
+{
+    if (strcmp(a, b) != 0) fail_msg("%s differs:\n parse: [%s]\n  copy: [%s]", what, a, b);
+}
+
+static void assert_same_addrs(const char *what, const msg_address *a, size_t na,
+                              const msg_address *b, size_t nb)
+{
+    if (na != nb) fail_msg("%s: %zu addresses parsed, %zu from the copy", what, na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_same_str(what, a[i].addr, b[i].addr);
+        assert_same_str(what, a[i].name, b[i].name);
+    }
+}
+
+/* Compose in, then compare what message_parse reads from the bytes with what the copy gives:
+ * every field the stored message is made of (ingest_parsed, direction out). Returns 1 when the
+ * message had a copy, 0 when compose left it to the parse. */
+static int check_copy(const compose_input *in)
+{
+    compose_message *m = NULL;
+    mf_error err;
+    if (compose_build(in, &m, &err) != 0) fail_msg("compose: %s", err.message);
+    int had = m->copy != NULL;
+    if (had) {
+        message_parsed *p = NULL, *c = compose_copy_read(m->copy, m->data, m->len);
+        assert_non_null(c);
+        assert_int_equal(message_parse(m->data, m->len, &p, &err), 0);
+        assert_int_equal(p->size, c->size);
+        assert_same_str("message_id", p->message_id, c->message_id);
+        assert_same_str("in_reply_to", p->in_reply_to, c->in_reply_to);
+        assert_int_equal(p->n_references, c->n_references);
+        for (size_t i = 0; i < p->n_references; i++)
+            assert_same_str("references", p->references[i], c->references[i]);
+        assert_same_addrs("from", &p->from, 1, &c->from, 1);
+        assert_same_addrs("to", p->to, p->n_to, c->to, c->n_to);
+        assert_same_addrs("cc", p->cc, p->n_cc, c->cc, c->n_cc);
+        assert_same_str("subject", p->subject, c->subject);
+        assert_int_equal(p->date, c->date);
+        assert_same_str("body", p->body, c->body);
+        assert_int_equal(p->body_len, c->body_len);
+        assert_int_equal(p->body_truncated, c->body_truncated);
+        assert_same_str("snippet", p->snippet, c->snippet);
+        message_parsed_free(&p);
+        message_parsed_free(&c);
+    }
+    compose_message_free(&m);
+    return had;
+}
+
+/* R22 threading and the conversation list must not change when the stored copy of a sent
+ * message is made from what compose knows instead of a parse: plain, with names, Cc, a reply
+ * with References, HTML, a signature, non-ASCII text and subject, long lines, long subjects,
+ * controls in the text, an empty text — and a few thousand random ones. */
+static void test_R22_sent_copy_reads_as_parse(void **state)
+{
+    (void)state;
+    compose_input in = basic();
+    assert_int_equal(check_copy(&in), 1);
+    const compose_address to2[] = {{"Grace \"Amazing\" Hopper", "grace@navy.example.mil"},
+                                   {"Hopper, Grace", "g2@navy.example.mil"},
+                                   {NULL, "GRACE@navy.example.mil"}};
+    const compose_address cc1[] = {{"Zoë Ünicode", "zoe@example.org"}};
+    in.to = to2;
+    in.n_to = 3;
+    in.cc = cc1;
+    in.n_cc = 1;
+    in.from.name = "Ada (Sales) Lovelace";
+    assert_int_equal(check_copy(&in), 1);
+    const char *refs[] = {"root.1@example.org", "CAF=x+y_z@mail.gmail.com", "p-2@example.org"};
+    in.in_reply_to = "<p-3@example.org>";
+    in.references = refs;
+    in.n_references = 3;
+    in.tracking_id = "out_0123456789abcdef";
+    assert_int_equal(check_copy(&in), 1);
+    in.signature = "Ada\nAnalytical Engines Ltd.\n";
+    assert_int_equal(check_copy(&in), 1);
+    in.html = "<p>Hello <b>Grace</b></p>";
+    assert_int_equal(check_copy(&in), 1);
+    in.html = NULL;
+    in.text = "Grüße aus Köln — ça va? 日本語のテキスト\nline two  with  spaces \t\n";
+    in.subject = "Réunion: prochaine étape — 日本";
+    assert_int_equal(check_copy(&in), 1);
+    static char long_line[3000], long_subject[990];
+    memset(long_line, 'x', sizeof(long_line) - 1);
+    in.text = long_line; /* over 998: not 7bit */
+    memset(long_subject, 'y', sizeof(long_subject) - 1);
+    for (size_t i = 50; i < sizeof(long_subject) - 1; i += 97) long_subject[i] = ' ';
+    in.subject = long_subject;
+    assert_int_equal(check_copy(&in), 1);
+    in.text = "bell\a and NUL-free controls \x01\x02 and CR\r\nand lone CR\rend";
+    in.subject = "  leading and trailing  ";
+    assert_int_equal(check_copy(&in), 1);
+    in.text = "";
+    in.signature = NULL;
+    in.subject = "";
+    assert_int_equal(check_copy(&in), 1);
+    in.subject = "=?utf-8?q?looks_encoded?="; /* left to the parse */
+    assert_int_equal(check_copy(&in), 0);
+
+    /* random subjects, names and texts from a small alphabet of awkward characters */
+    static const char *const bits[] = {"a", "Z", " ", "  ", "\t", "é", "日", "\"", "(", ")",
+                                       ",", ";", "<", ">", "@", ".", "\\", "=", "?", "_",
+                                       "-", "'", ":", "€", "\xF0\x9F\x98\x80", "x"};
+    unsigned seed = 12345;
+    int copies = 0;
+    for (int round = 0; round < 2000; round++) {
+        char subject[200] = "", name[80] = "", text[400] = "";
+        char *fields[3] = {subject, name, text};
+        size_t caps[3] = {sizeof(subject), sizeof(name), sizeof(text)};
+        for (int f = 0; f < 3; f++) {
+            int n = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 20;
+            for (int k = 0; k < n; k++) {
+                seed = seed * 1103515245u + 12345u;
+                const char *b = bits[(seed >> 16) % (sizeof(bits) / sizeof(bits[0]))];
+                if (f == 2 && (seed >> 8) % 7 == 0) b = "\n";
+                size_t have = strlen(fields[f]), add = strlen(b);
+                if (have + add + 1 < caps[f]) memcpy(fields[f] + have, b, add + 1);
+            }
+        }
+        compose_input r = basic();
+        r.subject = subject;
+        r.from.name = name;
+        r.text = text;
+        r.html = round % 5 == 0 ? "<p>x</p>" : NULL;
+        copies += check_copy(&r);
+    }
+    assert_true(copies > 1500); /* most have a copy: the rule is not "never" */
+}
+
+/* ---- the direct writer: the same bytes as GMime's ------------------------------------------ */
+
+/* Compose in with the direct writer allowed and with GMime only; the bytes must be the same
+ * but for the random Message-ID. Returns 1 when the direct writer wrote it. */
+static int check_direct(const compose_input *in)
+{
+    compose_message *a = NULL, *b = NULL;
+    mf_error err;
+    int ra = compose_build(in, &a, &err), rb = compose_build_with(in, 0, &b, &err);
+    assert_int_equal(ra, rb);
+    if (ra < 0) return 0;
+    assert_int_equal(b->direct, 0);
+    assert_int_equal(strlen(a->message_id), strlen(b->message_id));
+    char *at = strstr(b->data, b->message_id);
+    assert_non_null(at);
+    memcpy(at, a->message_id, strlen(a->message_id));
+    /* (two GMime messages differ anyway when multipart: random boundaries) */
+    if (a->direct && (a->len != b->len || memcmp(a->data, b->data, a->len) != 0))
+        fail_msg("the direct writer differs from GMime:\n--- direct\n%s\n--- GMime\n%s", a->data,
+                 b->data);
+    int direct = a->direct;
+    assert_true((a->copy == NULL) == (b->copy == NULL));
+    compose_message_free(&a);
+    compose_message_free(&b);
+    return direct;
+}
+
+/* R17/R19/R22: the common one-off message is written without GMime, byte for byte what GMime
+ * writes: sender names, Reply-To the master inbox, Cc, the thread headers with our tracking id;
+ * what it cannot write the same (quoted or encoded names and subjects, folded lines, HTML,
+ * unsubscribe headers, bodies GMime encodes) still goes through GMime. */
+static void test_R22_direct_writer_matches_gmime(void **state)
+{
+    (void)state;
+    compose_input in = basic();
+    assert_int_equal(check_direct(&in), 1);
+    const compose_address cc1[] = {{"Zed", "zed@example.org"}};
+    const char *refs[] = {"root.1@example.org"};
+    in.cc = cc1;
+    in.n_cc = 1;
+    in.reply_to = (compose_address){NULL, "master@sales.example.com"};
+    in.in_reply_to = "p-3@example.org";
+    in.references = refs;
+    in.n_references = 1;
+    in.tracking_id = "out_0123456789abcdef";
+    in.signature = "Ada\nAnalytical Engines";
+    assert_int_equal(check_direct(&in), 1);
+    for (time_t t = 1; t < (time_t)4102444800LL; t += 86400 * 37 + 3607) { /* dates to 2100 */
+        in.date = t;
+        assert_int_equal(check_direct(&in), 1);
+    }
+    in.html = "<p>hi</p>";
+    assert_int_equal(check_direct(&in), 0);
+    in.html = NULL;
+    in.from.name = "Ada \"the Countess\" Lovelace";
+    assert_int_equal(check_direct(&in), 0);
+
+    /* random subjects, names, texts and recipient counts */
+    static const char *const bits[] = {"a", "Zq", " ", "  ", "\t", "é", "\"", "(", ",", ".",
+                                       "=?", "-", "'", ":", "From ", "x", "lorem ipsum dolor",
+                                       "0123456789012345678901234567890123456789"};
+    static const compose_address many[] = {
+        {NULL, "a@example.org"}, {"B b", "bb@example.org"}, {NULL, "c.c@example.org"},
+        {"Dee", "d@example.org"}, {NULL, "e@example.org"}};
+    unsigned seed = 777;
+    int direct = 0;
+    for (int round = 0; round < 3000; round++) {
+        char subject[200] = "", name[60] = "", text[2000] = "";
+        char *fields[3] = {subject, name, text};
+        size_t caps[3] = {sizeof(subject), sizeof(name), sizeof(text)};
+        for (int f = 0; f < 3; f++) {
+            seed = seed * 1103515245u + 12345u;
+            int n = (int)((seed >> 16) % (f == 2 ? 120 : 8));
+            for (int k = 0; k < n; k++) {
+                seed = seed * 1103515245u + 12345u;
+                unsigned pick = (seed >> 16) % 40;
+                /* every other message of plain words, digits and spaces: the common case
+                 * must be common here too (with a rare awkward piece) */
+                const char *b = pick < 18 && (round % 2 == 0 || pick < 2) ? bits[pick]
+                                : pick < 30                               ? "word"
+                                                                          : " ";
+                if (f == 2 && (seed >> 8) % 9 == 0) b = "\n";
+                size_t have = strlen(fields[f]), add = strlen(b);
+                if (have + add + 1 < caps[f]) memcpy(fields[f] + have, b, add + 1);
+            }
+        }
+        compose_input r = basic();
+        r.subject = subject;
+        r.from.name = name;
+        r.text = text;
+        seed = seed * 1103515245u + 12345u;
+        r.to = many;
+        r.n_to = 1 + (seed >> 16) % 5;
+        r.tracking_id = round % 2 ? "out_0123456789abcdef" : NULL;
+        /* a thread of 0 to 12 ids of random lengths (References folded at 78) */
+        char ids[12][100];
+        const char *rp[12];
+        seed = seed * 1103515245u + 12345u;
+        r.n_references = (seed >> 16) % 13;
+        for (size_t k = 0; k < r.n_references; k++) {
+            seed = seed * 1103515245u + 12345u;
+            snprintf(ids[k], sizeof(ids[k]), "%.*s.%zu@example.org", (int)((seed >> 16) % 60),
+                     "r123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstu", k);
+            rp[k] = ids[k];
+        }
+        r.references = rp;
+        if (r.n_references && round % 3 == 0) r.in_reply_to = rp[r.n_references - 1];
+        direct += check_direct(&r);
+    }
+    assert_true(direct > 200); /* the direct writer is exercised, not only the fallback */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1002,6 +1246,8 @@ int main(void)
         cmocka_unit_test(test_compose_required_fields_and_sizes),
         cmocka_unit_test(test_compose_envelope_deduplicated),
         cmocka_unit_test(test_compose_merged_subject_from_template),
+        cmocka_unit_test(test_R22_sent_copy_reads_as_parse),
+        cmocka_unit_test(test_R22_direct_writer_matches_gmime),
     };
     message_parse_init();
     return cmocka_run_group_tests_name("compose", tests, NULL, teardown_all);
