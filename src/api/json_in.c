@@ -7,7 +7,6 @@
 #include <string.h>
 #include <microhttpd.h>
 #include "api/api.h"
-#include "api/json_fast.h"
 
 int api_bad(api_req *r, const char *field, const char *fmt, ...)
 {
@@ -24,8 +23,7 @@ static int parse(api_req *r, json_t **out)
     *out = NULL;
     if (!r->body || r->body_len == 0) return api_bad(r, "body", "a JSON body is required");
     json_error_t je;
-    json_t *j = json_fast_loadb(r->body, r->body_len); /* NULL: jansson reads it (and errors) */
-    if (!j) j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j) return api_bad(r, "body", "not valid JSON (line %d, column %d: %s)", je.line, je.column, je.text);
     *out = j;
     return 0;

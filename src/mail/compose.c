@@ -557,7 +557,7 @@ static size_t copy_body_at(const compose_message *cm, const strbuf *text)
 }
 
 static char *copy_json(const compose_input *in, const struct ids *refs, const char *irt,
-                       const compose_message *cm, const strbuf *text, size_t known_at)
+                       const compose_message *cm, const strbuf *text)
 {
     if (!copy_id_ok(cm->message_id) || (irt[0] && !copy_id_ok(irt))) return NULL;
     for (size_t i = 0; i < refs->n; i++)
@@ -580,7 +580,7 @@ static char *copy_json(const compose_input *in, const struct ids *refs, const ch
     json_object_set_new(j, "refs", r);
     json_object_set_new(j, "to", to);
     json_object_set_new(j, "cc", cc);
-    size_t at = known_at ? known_at : in->html ? 0 : copy_body_at(cm, text);
+    size_t at = in->html ? 0 : copy_body_at(cm, text);
     if (at) json_object_set_new(j, "body_at", json_integer((json_int_t)at));
     else json_object_set_new(j, "text", json_stringn(text->buf, text->len));
     char *out = json_dumps(j, JSON_COMPACT);
@@ -655,170 +655,7 @@ struct message_parsed *compose_copy_read(const char *copy, const char *data, siz
     return m;
 }
 
-/* ---- the direct writer: the common message without GMime ------------------------------- */
-
-/* GMime's output for the simplest messages is fixed text; for those the bytes are written
- * directly, the same bytes GMime writes (tests/mail/test_compose.c compares both writers on
- * many inputs, byte for byte). Anything else — HTML, unsubscribe headers, names or a subject
- * GMime would quote or encode, header lines it would fold, a text it would encode — goes
- * through GMime. */
-#define DIRECT_LINE_MAX 76   /* header lines GMime writes unfolded (it folds at 78) */
-#define DIRECT_BODY_LINE 900 /* body lines well inside 7bit's 998 */
-#define GMIME_FOLD_AT 78      /* GMime's fold length (References: an id that would reach it) */
-
-/* A display name GMime writes as is: words of letters and digits with single spaces. */
-static int direct_name_ok(const char *n)
-{
-    if (!n || !*n) return 1;
-    if (*n == ' ') return 0;
-    for (const char *p = n; *p; p++) {
-        if (*p == ' ') {
-            if (p[1] == ' ' || p[1] == '\0') return 0;
-        } else if (!g_ascii_isalnum(*p)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int direct_subject_ok(const char *s)
-{
-    if (*s == ' ' || strstr(s, "=?")) return 0;
-    for (const char *p = s; *p; p++) {
-        if (*p == ' ' ? p[1] == ' ' || p[1] == '\0' : *p < 0x21 || *p > 0x7e) return 0;
-    }
-    return 1;
-}
-
-/* The LF text GMime writes as 7bit without a Content-Transfer-Encoding header. */
-static int direct_text_ok(const strbuf *t)
-{
-    if (t->len == 0) return 0;
-    size_t line = 0;
-    for (size_t i = 0; i < t->len; i++) {
-        unsigned char c = (unsigned char)t->buf[i];
-        if (c == '\n') {
-            line = 0;
-            continue;
-        }
-        if (line == 0 && t->len - i >= 5 && memcmp(t->buf + i, "From ", 5) == 0) return 0;
-        if ((c < 0x20 && c != '\t') || c > 0x7e || ++line > DIRECT_BODY_LINE) return 0;
-    }
-    return 1;
-}
-
-static void add_mailbox_text(strbuf *sb, const compose_address *a)
-{
-    if (a->name && *a->name) strbuf_addf(sb, "%s <%s>", a->name, a->addr);
-    else strbuf_addstr(sb, a->addr);
-}
-
-/* One header line "Name: value\r\n" when it fits DIRECT_LINE_MAX; -1 when not. */
-static int direct_line(strbuf *out, strbuf *line)
-{
-    if (line->len > DIRECT_LINE_MAX) return -1;
-    if (strbuf_add(out, line->buf, line->len) < 0 || strbuf_add(out, "\r\n", 2) < 0) return -1;
-    return 0;
-}
-
-static int direct_list(strbuf *out, const char *name, const compose_address *l, size_t n)
-{
-    if (!n) return 0;
-    strbuf line;
-    strbuf_init(&line, 4 * DIRECT_LINE_MAX);
-    strbuf_addf(&line, "%s: ", name);
-    for (size_t i = 0; i < n; i++) {
-        if (!direct_name_ok(l[i].name)) {
-            strbuf_release(&line);
-            return -1;
-        }
-        if (i) strbuf_addstr(&line, ", ");
-        add_mailbox_text(&line, &l[i]);
-    }
-    int rc = direct_line(out, &line);
-    strbuf_release(&line);
-    return rc;
-}
-
-/* The whole message in *out (NUL-terminated) and the offset of its body; -1: use GMime. */
-static int direct_write(const compose_input *in, const struct ids *refs, const char *irt,
-                        const char *message_id, const strbuf *text, strbuf *out, size_t *body_at)
-{
-    if (in->html || in->unsubscribe_url || !direct_name_ok(in->from.name) ||
-        !direct_subject_ok(in->subject) || !direct_text_ok(text) || (irt[0] && !copy_id_ok(irt)))
-        return -1;
-    for (size_t i = 0; i < refs->n; i++) /* GMime reads ids back before it writes them */
-        if (!copy_id_ok(refs->id[i])) return -1;
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t t = in->date;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) return -1;
-    strbuf_init(out, COMPOSE_MESSAGE_MAX);
-    strbuf line;
-    strbuf_init(&line, COMPOSE_REFS_MAX * (COMPOSE_ID_MAX + 3) + 64);
-    int rc = 0;
-    strbuf_addf(out, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", days[tm.tm_wday],
-                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
-    rc = direct_list(out, "From", &in->from, 1);
-    if (rc == 0 && in->reply_to.addr && *in->reply_to.addr)
-        rc = direct_list(out, "Reply-To", &in->reply_to, 1);
-    if (rc == 0) {
-        strbuf_addf(&line, "Subject: %s", in->subject);
-        rc = direct_line(out, &line);
-    }
-    if (rc == 0) rc = direct_list(out, "To", in->to, in->n_to);
-    if (rc == 0) rc = direct_list(out, "Cc", in->cc, in->n_cc);
-    if (rc == 0) {
-        strbuf_reset(&line);
-        strbuf_addf(&line, "Message-Id: <%s>", message_id);
-        rc = direct_line(out, &line);
-    }
-    if (rc == 0 && irt[0]) {
-        strbuf_reset(&line);
-        strbuf_addf(&line, "In-Reply-To: <%s>", irt);
-        rc = direct_line(out, &line);
-    }
-    if (rc == 0 && refs->n) { /* folded as GMime folds it: before an id (not the first) that would reach 78 */
-        size_t cur = strlen("References:");
-        strbuf_addstr(out, "References:");
-        for (size_t i = 0; i < refs->n; i++) {
-            size_t n = strlen(refs->id[i]);
-            if (i > 0 && cur + n + 3 >= GMIME_FOLD_AT) {
-                strbuf_addstr(out, "\r\n\t");
-                cur = 1;
-            } else {
-                strbuf_addstr(out, " ");
-                cur++;
-            }
-            strbuf_addf(out, "<%s>", refs->id[i]);
-            cur += n + 2;
-        }
-        strbuf_addstr(out, "\r\n");
-    }
-    strbuf_release(&line);
-    if (rc == 0) {
-        strbuf_addstr(out, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
-        *body_at = out->len;
-        for (const char *p = text->buf, *end = text->buf + text->len; p < end && rc == 0;) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            if (strbuf_add(out, p, n) < 0 || (nl && strbuf_add(out, "\r\n", 2) < 0)) rc = -1;
-            p += n + (nl ? 1 : 0);
-        }
-    }
-    if (rc < 0) strbuf_release(out);
-    return rc;
-}
-
 int compose_build(const compose_input *in, compose_message **out, mf_error *err)
-{
-    return compose_build_with(in, 1, out, err);
-}
-
-int compose_build_with(const compose_input *in, int direct, compose_message **out, mf_error *err)
 {
     if (!in || !out) MF_BUG("compose_build: NULL argument");
     *out = NULL;
@@ -832,65 +669,43 @@ int compose_build_with(const compose_input *in, int direct, compose_message **ou
         free(refs.id);
         return mf_fail_internal(err, "compose: libsodium did not initialise");
     }
+    message_parse_init(); /* GMime, once per process */
+
     char *message_id = new_message_id(in->from.addr);
     strbuf text;
     text_body(in, &text);
+    GMimeMessage *m = build(in, &refs, irt, message_id, &text);
 
-    strbuf written = {0};
-    size_t body_at = 0;
-    GMimeMessage *m = NULL;
-    GMimeFormatOptions *fo = NULL;
-    GMimeStream *ms = NULL;
-    const unsigned char *data = NULL;
-    size_t len = 0;
-    int wrote = direct && direct_write(in, &refs, irt, message_id, &text, &written, &body_at) == 0;
-    if (wrote) {
-        data = (const unsigned char *)written.buf;
-        len = written.len;
-    } else {
-        message_parse_init(); /* GMime, once per process */
-        m = build(in, &refs, irt, message_id, &text);
-        fo = g_mime_format_options_new();
-        g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-        ms = g_mime_stream_mem_new();
-        ssize_t w = g_mime_object_write_to_stream(GMIME_OBJECT(m), fo, ms);
-        GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
-        if (w >= 0 && ba) {
-            data = ba->data;
-            len = ba->len;
-        }
-    }
+    GMimeFormatOptions *fo = g_mime_format_options_new();
+    g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+    GMimeStream *ms = g_mime_stream_mem_new();
+    ssize_t w = g_mime_object_write_to_stream(GMIME_OBJECT(m), fo, ms);
+    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
     int rc = -1;
     const char *why;
-    if (!data) {
+    if (w < 0 || !ba) {
         mf_fail_internal(err, "compose: GMime could not write the message");
-    } else if (len > COMPOSE_MESSAGE_MAX) {
+    } else if (ba->len > COMPOSE_MESSAGE_MAX) {
         mf_fail(err, 413, "message_too_large", NULL, "the message is larger than %d bytes",
                 COMPOSE_MESSAGE_MAX);
-    } else if ((why = bytes_problem(data, len))) {
+    } else if ((why = bytes_problem(ba->data, ba->len))) {
         mf_fail_internal(err, "compose: the written message is not SMTP-ready (%s)", why);
     } else {
         compose_message *cm = xcalloc(1, sizeof(*cm));
-        cm->direct = wrote;
-        if (wrote) {
-            cm->data = strbuf_detach(&written, &cm->len);
-        } else {
-            cm->data = xstrndup((const char *)data, len);
-            cm->len = len;
-        }
+        cm->data = xstrndup((const char *)ba->data, ba->len);
+        cm->len = ba->len;
         cm->message_id = message_id;
         message_id = NULL;
-        cm->copy = copy_json(in, &refs, irt, cm, &text, body_at);
+        cm->copy = copy_json(in, &refs, irt, cm, &text);
         *out = cm;
         rc = 0;
     }
-    strbuf_release(&written);
     free(refs.id);
     strbuf_release(&text);
     free(message_id);
-    if (ms) g_object_unref(ms);
-    if (fo) g_mime_format_options_free(fo);
-    if (m) g_object_unref(m);
+    g_object_unref(ms);
+    g_mime_format_options_free(fo);
+    g_object_unref(m);
     return rc;
 }
 

@@ -96,18 +96,12 @@ typedef struct compose_message {
                        * compose_copy_read (kept beside data in the outbox, so the stored copy
                        * of the sent message needs no parse); NULL when a value of this message
                        * might not read back unchanged through GMime (then parse data) */
-    int direct;       /* 1: written by compose.c itself (the common message), 0: by GMime */
 } compose_message;
 
 /* Build the message. 0 and *out owns a new compose_message (free with compose_message_free);
  * -1 with err filled (400 invalid_request naming the field; 413 message_too_large; 500
  * internal) and *out NULL. */
 int compose_build(const compose_input *in, compose_message **out, mf_error *err);
-
-/* compose_build, with direct 0: always through GMime, never the direct writer of the common
- * message (the reference the direct writer is tested against). */
-int compose_build_with(const compose_input *in, int direct, compose_message **out,
-                       mf_error *err);
 
 /* Free *m and set it to NULL; NULL or *m == NULL is fine. */
 void compose_message_free(compose_message **m);
