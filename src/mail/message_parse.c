@@ -137,8 +137,10 @@ static int is_token_end(char c)
  * whose charset name is not known: a name of up to CHARSET_NAME_MAX bytes becomes as many 'x'
  * (GMime then decodes the text with its fallback charsets, and at most that many such names
  * exist); a longer one is no charset any more ("=?" becomes "x?", "*=" becomes "x="). Offsets
- * and length stay the same. */
-static void defuse_charsets(char *buf, size_t len)
+ * and length stay the same. The bytes are read from buf and the changes written to out: buf
+ * itself (in place), or with out NULL a copy made at the first change (g_malloc'ed, returned;
+ * NULL when nothing needed a change — most messages: then no copy at all). */
+static char *defuse_scan(const char *buf, size_t len, char *out)
 {
     int checks = 0;
     for (size_t i = 0; i + 2 < len; i++) {
@@ -179,10 +181,20 @@ static void defuse_charsets(char *buf, size_t len)
             i = j;
             continue;
         }
-        if (n <= CHARSET_NAME_MAX) memset(buf + start, 'x', n); /* at most 40 such names */
-        else buf[i] = 'x';                                       /* no longer a charset */
+        if (!out) {
+            out = g_malloc(len);
+            memcpy(out, buf, len);
+        }
+        if (n <= CHARSET_NAME_MAX) memset(out + start, 'x', n); /* at most 40 such names */
+        else out[i] = 'x';                                       /* no longer a charset */
         i = j;
     }
+    return out;
+}
+
+static void defuse_charsets(char *buf, size_t len)
+{
+    defuse_scan(buf, len, buf);
 }
 
 /* ---- text hygiene ------------------------------------------------------------------------ */
@@ -212,6 +224,24 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
     return 0;
 }
 
+#define ONES8 0x0101010101010101ull
+#define HIGHS8 0x8080808080808080ull
+
+/* All eight bytes of x in 0x20..0x7e (SWAR: no byte < 0x20, none >= 0x7f). */
+static inline int ascii_printable8(uint64_t x)
+{
+    uint64_t lt20 = (x - ONES8 * 0x20) & ~x;           /* high bit set where a byte < 0x20 */
+    uint64_t ge7f = ((x & ~HIGHS8) + ONES8 * 0x01) | x; /* high bit set where a byte >= 0x7f */
+    return ((lt20 | ge7f) & HIGHS8) == 0;
+}
+
+/* Some byte of x equals c (SWAR "has zero byte" of x ^ c). */
+static inline int has_byte8(uint64_t x, unsigned char c)
+{
+    uint64_t y = x ^ (ONES8 * c);
+    return ((y - ONES8) & ~y & HIGHS8) != 0;
+}
+
 /* Append n bytes at s to sb as valid UTF-8: invalid sequences become U+FFFD, NUL and control
  * characters are dropped (CLEAN_BODY keeps '\n' and '\t' and turns "\r\n" and lone '\r' into
  * '\n'; CLEAN_LINE collapses each run of ' ', '\t', '\r', '\n' into one space). Stops at the first character that
@@ -227,6 +257,16 @@ static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
          * text is such runs. */
         size_t run = i;
         while (run < n) {
+            /* eight bytes at a time while they are all printable ASCII (0x20..0x7e; in a
+             * line without ' ', which is collapsed below) */
+            if (run + 8 <= n) {
+                uint64_t x;
+                memcpy(&x, s + run, 8);
+                if (ascii_printable8(x) && (mode == CLEAN_BODY || !has_byte8(x, ' '))) {
+                    run += 8;
+                    continue;
+                }
+            }
             unsigned char b = (unsigned char)s[run];
             if (b >= 0x80) {
                 size_t l = utf8_seq_len((const unsigned char *)s + run, n - run);
@@ -498,10 +538,13 @@ static char *read_part(GMimePart *part, size_t limit, const char *charset, int *
  * fallback charsets (windows-1252) by GMime. */
 static char *to_utf8(char *raw, size_t len, int converted, int truncated, size_t *out_len)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < len; i++)
-        if (raw[i] != '\0') raw[k++] = raw[i];
-    len = k;
+    const char *nul = memchr(raw, '\0', len);
+    if (nul) {
+        size_t k = (size_t)(nul - raw);
+        for (size_t i = k + 1; i < len; i++)
+            if (raw[i] != '\0') raw[k++] = raw[i];
+        len = k;
+    }
     raw[len] = '\0';
     if (truncated) {
         size_t back = 0;
@@ -724,6 +767,21 @@ static char *make_snippet(const char *body)
     strbuf_init(&sb, MSG_SNIPPET_CHARS * 4 + 4);
     int chars = 0, space = 0;
     for (const char *p = body; *p && chars < MSG_SNIPPET_CHARS; p = g_utf8_next_char(p)) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x80) { /* ASCII without a call: the spaces are those of g_unichar_isspace */
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r') {
+                space = 1;
+                continue;
+            }
+            if (space && sb.len > 0) {
+                strbuf_add(&sb, " ", 1);
+                if (++chars >= MSG_SNIPPET_CHARS) break;
+            }
+            space = 0;
+            strbuf_add(&sb, p, 1);
+            chars++;
+            continue;
+        }
         gunichar u = g_utf8_get_char(p);
         if (is_unicode_space(u)) {
             space = 1;
@@ -1039,22 +1097,26 @@ int message_parse(const void *data, size_t len, message_parsed **out, mf_error *
     message_parse_init();
     message_parsed *m = xcalloc(1, sizeof(*m));
     m->size = len;
-    /* GMime reads our copy (with unknown charset names defused), and frees it with the stream */
-    guint8 *copy = g_malloc(len ? len : 1);
-    if (len) memcpy(copy, data, len);
-    defuse_charsets((char *)copy, len);
-    GMimeStream *s = g_mime_stream_mem_new_with_byte_array(g_byte_array_new_take(copy, len));
+    /* GMime reads the caller's bytes where they are (the stream does not own them; only
+     * GMime reads them), or a copy when unknown charset names had to be defused. The stream
+     * and every part's content substream are gone before the array is let go. */
+    char *copy = len ? defuse_scan(data, len, NULL) : NULL;
+    GByteArray *bytes = g_byte_array_new_take((guint8 *)(copy ? copy : (char *)data), len);
+    GMimeStream *s = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
     GMimeParser *parser = g_mime_parser_new_with_stream(s);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, parser_opts);
     g_object_unref(parser);
-    g_object_unref(s);
     if (msg) {
         parse_message(m, msg);
         g_object_unref(msg);
     } else {
         m->malformed = 1;
     }
+    g_object_unref(s);
+    g_byte_array_free(bytes, FALSE); /* the struct only: the bytes are data's or copy's */
+    g_free(copy);
     fill_empty(m);
     *out = m;
     return 0;
