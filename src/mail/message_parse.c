@@ -217,6 +217,7 @@ static const char *const dropped_fields[] = {
 
 static int is_dropped_field(const char *name, size_t n)
 {
+    if (!strchr("RrDdAaXxUuTt", name[0])) return 0; /* the first letters of the list */
     for (size_t i = 0; i < sizeof(dropped_fields) / sizeof(dropped_fields[0]); i++) {
         const char *d = dropped_fields[i];
         size_t dl = strlen(d);
@@ -299,19 +300,30 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
 #define ONES8 0x0101010101010101ull
 #define HIGHS8 0x8080808080808080ull
 
-/* All eight bytes of x in 0x20..0x7e (SWAR: no byte < 0x20, none >= 0x7f). */
-static inline int ascii_printable8(uint64_t x)
+#define LOW7S8 0x7f7f7f7f7f7f7f7full
+
+/* Exact per-byte masks of a word of eight bytes (SWAR, no carry between bytes): the high bit of
+ * a byte is set where the byte is 0 / below n (n <= 0x80) / at least 0x7f. */
+static inline uint64_t zero_bytes8(uint64_t y)
 {
-    uint64_t lt20 = (x - ONES8 * 0x20) & ~x;           /* high bit set where a byte < 0x20 */
-    uint64_t ge7f = ((x & ~HIGHS8) + ONES8 * 0x01) | x; /* high bit set where a byte >= 0x7f */
-    return ((lt20 | ge7f) & HIGHS8) == 0;
+    return ~(((y & LOW7S8) + LOW7S8) | y | LOW7S8);
+}
+static inline uint64_t below8(uint64_t x, unsigned n)
+{
+    return ~(((x & LOW7S8) + ONES8 * (0x80 - n)) | x) & HIGHS8;
+}
+static inline uint64_t from7f8(uint64_t x)
+{
+    return (((x & LOW7S8) + ONES8) | x) & HIGHS8;
 }
 
-/* Some byte of x equals c (SWAR "has zero byte" of x ^ c). */
-static inline int has_byte8(uint64_t x, unsigned char c)
+/* All eight bytes of x are copied as they are: printable ASCII, and in a body also '\n' and
+ * '\t' (' ' only in a body: a line collapses its spaces). */
+static inline int plain8(uint64_t x, int body)
 {
-    uint64_t y = x ^ (ONES8 * c);
-    return ((y - ONES8) & ~y & HIGHS8) != 0;
+    if (!body) return (below8(x, 0x21) | from7f8(x)) == 0;
+    uint64_t ctl = below8(x, 0x20) & ~(zero_bytes8(x ^ (ONES8 * '\n')) | zero_bytes8(x ^ (ONES8 * '\t')));
+    return (ctl | from7f8(x)) == 0;
 }
 
 /* Append n bytes at s to sb as valid UTF-8: invalid sequences become U+FFFD, NUL and control
@@ -329,12 +341,11 @@ static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
          * text is such runs. */
         size_t run = i;
         while (run < n) {
-            /* eight bytes at a time while they are all printable ASCII (0x20..0x7e; in a
-             * line without ' ', which is collapsed below) */
+            /* eight bytes at a time while they are all plain ASCII */
             if (run + 8 <= n) {
                 uint64_t x;
                 memcpy(&x, s + run, 8);
-                if (ascii_printable8(x) && (mode == CLEAN_BODY || !has_byte8(x, ' '))) {
+                if (plain8(x, mode == CLEAN_BODY)) {
                     run += 8;
                     continue;
                 }
