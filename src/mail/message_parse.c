@@ -316,13 +316,26 @@ static inline uint64_t from7f8(uint64_t x)
     return (((x & LOW7S8) + ONES8) | x) & HIGHS8;
 }
 
-/* All eight bytes of x are copied as they are: printable ASCII, and in a body also '\n' and
- * '\t' (' ' only in a body: a line collapses its spaces). */
-static inline int plain8(uint64_t x, int body)
+/* The bytes of x that are not copied as they are (high bit set): all but printable ASCII, and
+ * in a body also '\n' and '\t' (' ' only in a body: a line collapses its spaces). 0: all eight
+ * are plain. */
+static inline uint64_t not_plain8(uint64_t x, int body)
 {
-    if (!body) return (below8(x, 0x21) | from7f8(x)) == 0;
+    if (!body) return below8(x, 0x21) | from7f8(x);
     uint64_t ctl = below8(x, 0x20) & ~(zero_bytes8(x ^ (ONES8 * '\n')) | zero_bytes8(x ^ (ONES8 * '\t')));
-    return (ctl | from7f8(x)) == 0;
+    return ctl | from7f8(x);
+}
+
+/* How many bytes of a word loaded with memcpy come before its first byte flagged in mask (not
+ * 0): the lowest flag on a little-endian machine; elsewhere 0 (still right, only slower). */
+static inline size_t plain_prefix8(uint64_t mask)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t)__builtin_ctzll(mask) >> 3;
+#else
+    (void)mask;
+    return 0;
+#endif
 }
 
 /* Append n bytes at s to sb as valid UTF-8: invalid sequences become U+FFFD, NUL and control
@@ -340,14 +353,17 @@ static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
          * text is such runs. */
         size_t run = i;
         while (run < n) {
-            /* eight bytes at a time while they are all plain ASCII */
+            /* eight bytes at a time while they are all plain ASCII; else up to the first
+             * byte that is not, which the code below looks at */
             if (run + 8 <= n) {
                 uint64_t x;
                 memcpy(&x, s + run, 8);
-                if (plain8(x, mode == CLEAN_BODY)) {
+                uint64_t bad = not_plain8(x, mode == CLEAN_BODY);
+                if (!bad) {
                     run += 8;
                     continue;
                 }
+                run += plain_prefix8(bad);
             }
             unsigned char b = (unsigned char)s[run];
             if (b >= 0x80) {
