@@ -85,13 +85,14 @@ static int round_robin(db *d, const mf_assignment *rule, const char *conv, mf_er
 
 void assign_on_inbound(db *d, const char *msg_id, const char *classification, int backfill)
 {
+    if (backfill) return; /* history: no reopening, no assignment, no alert clock (and no
+                           * query for facts that would not be used: bench/sync) */
     mf_error err;
     mf_conv_facts f;
     if (conversation_facts_of_message(d, msg_id, &f, &err) < 0) {
         log_warnx("assign: message %s: %s", msg_id, err.message);
         return;
     }
-    if (backfill) return; /* history: no reopening, no assignment, no alert clock */
     int first_inbound = f.inbound_count == 1;
     int rc = 0;
     if (first_inbound) {

@@ -137,8 +137,10 @@ static int is_token_end(char c)
  * whose charset name is not known: a name of up to CHARSET_NAME_MAX bytes becomes as many 'x'
  * (GMime then decodes the text with its fallback charsets, and at most that many such names
  * exist); a longer one is no charset any more ("=?" becomes "x?", "*=" becomes "x="). Offsets
- * and length stay the same. */
-static void defuse_charsets(char *buf, size_t len)
+ * and length stay the same. The bytes are read from buf and the changes written to out: buf
+ * itself (in place), or with out NULL a copy made at the first change (g_malloc'ed, returned;
+ * NULL when nothing needed a change — most messages: then no copy at all). */
+static char *defuse_scan(const char *buf, size_t len, char *out)
 {
     int checks = 0;
     for (size_t i = 0; i + 2 < len; i++) {
@@ -179,10 +181,93 @@ static void defuse_charsets(char *buf, size_t len)
             i = j;
             continue;
         }
-        if (n <= CHARSET_NAME_MAX) memset(buf + start, 'x', n); /* at most 40 such names */
-        else buf[i] = 'x';                                       /* no longer a charset */
+        if (!out) {
+            out = g_malloc(len);
+            memcpy(out, buf, len);
+        }
+        if (n <= CHARSET_NAME_MAX) memset(out + start, 'x', n); /* at most 40 such names */
+        else out[i] = 'x';                                       /* no longer a charset */
         i = j;
     }
+    return out;
+}
+
+static void defuse_charsets(char *buf, size_t len)
+{
+    defuse_scan(buf, len, buf);
+}
+
+/* ---- trace headers ----------------------------------------------------------------------- */
+
+/* Top-level fields this parser never reads and that real mail carries many of (every relay
+ * adds Received, signers add DKIM/ARC, Exchange adds dozens of X-MS-*): GMime would build an
+ * object for each (allocation, unfolding, teardown: the per-field objects are most of GMime's
+ * parse cost in bench/sync). Matched by name, case-insensitive; an entry ending in '*' is a
+ * prefix. The two X-MS-Exchange-* markers R23 reads (take_markers) are not matched by it. */
+static const char *const dropped_fields[] = {
+    "Received",          "DKIM-Signature",  "X-Google-DKIM-Signature", "ARC-*",
+    "Authentication-Results", "Received-SPF", "X-Received",     "Delivered-To",
+    "X-Mailer",          "User-Agent",      "X-Spam-*",         "X-Forefront-*",
+    "X-Microsoft-Antispam*", "X-MS-Has-Attach", "X-MS-TNEF-Correlator", "X-MS-Office365-*",
+    "X-MS-Exchange-Transport-*", "X-MS-Exchange-CrossTenant-*", "X-MS-Exchange-Organization-*",
+    "X-MS-Exchange-AntiSpam-*", "X-Originating-IP", "Thread-Index", "Thread-Topic",
+    "X-Gm-Message-State", "X-Google-Smtp-Source", "X-Virus-Scanned", "X-Originatororg",
+    "X-AntiAbuse",       "X-Proofpoint-*",  "X-Mimecast-*",     "X-ME-*",
+};
+
+static int is_dropped_field(const char *name, size_t n)
+{
+    if (!strchr("RrDdAaXxUuTt", name[0])) return 0; /* the first letters of the list */
+    for (size_t i = 0; i < sizeof(dropped_fields) / sizeof(dropped_fields[0]); i++) {
+        const char *d = dropped_fields[i];
+        size_t dl = strlen(d);
+        if (d[dl - 1] == '*') {
+            if (n >= dl - 1 && g_ascii_strncasecmp(name, d, dl - 1) == 0) return 1;
+        } else if (n == dl && g_ascii_strncasecmp(name, d, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The message without its dropped top-level fields: a new g_malloc'ed copy (*out_len bytes),
+ * or NULL when none was found. Only a clean prefix of the header block is looked at: fields
+ * "Name:" (Name of letters, digits and '-', directly followed by ':') with their continuation
+ * lines, each line ending in '\n'; at the first other line (the blank line ending the header
+ * block, an mbox "From " line, junk) the rest is kept as it is, so GMime sees everything it
+ * would have seen except whole well-formed fields that no one reads. */
+static char *drop_trace_fields(const char *buf, size_t len, size_t *out_len)
+{
+    char *out = NULL;
+    size_t o = 0, kept_from = 0, p = 0;
+    while (p < len) {
+        size_t name_end = p;
+        while (name_end < len && (g_ascii_isalnum(buf[name_end]) || buf[name_end] == '-'))
+            name_end++;
+        if (name_end == p || name_end >= len || buf[name_end] != ':') break;
+        size_t end = p; /* the field's end: past its last line, continuation lines included */
+        for (;;) {
+            const char *nl = memchr(buf + end, '\n', len - end);
+            if (!nl) {
+                end = len + 1; /* no line end: not a clean field, keep the rest */
+                break;
+            }
+            end = (size_t)(nl - buf) + 1;
+            if (end >= len || (buf[end] != ' ' && buf[end] != '\t')) break;
+        }
+        if (end > len) break;
+        if (is_dropped_field(buf + p, name_end - p)) {
+            if (!out) out = g_malloc(len);
+            memcpy(out + o, buf + kept_from, p - kept_from);
+            o += p - kept_from;
+            kept_from = end;
+        }
+        p = end;
+    }
+    if (!out) return NULL;
+    memcpy(out + o, buf + kept_from, len - kept_from);
+    *out_len = o + len - kept_from;
+    return out;
 }
 
 /* ---- text hygiene ------------------------------------------------------------------------ */
@@ -212,6 +297,47 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
     return 0;
 }
 
+#define ONES8 0x0101010101010101ull
+#define HIGHS8 0x8080808080808080ull
+#define LOW7S8 0x7f7f7f7f7f7f7f7full
+
+/* Exact per-byte masks of a word of eight bytes (SWAR, no carry between bytes): the high bit of
+ * a byte is set where the byte is 0 / below n (n <= 0x80) / at least 0x7f. */
+static inline uint64_t zero_bytes8(uint64_t y)
+{
+    return ~(((y & LOW7S8) + LOW7S8) | y | LOW7S8);
+}
+static inline uint64_t below8(uint64_t x, unsigned n)
+{
+    return ~(((x & LOW7S8) + ONES8 * (0x80 - n)) | x) & HIGHS8;
+}
+static inline uint64_t from7f8(uint64_t x)
+{
+    return (((x & LOW7S8) + ONES8) | x) & HIGHS8;
+}
+
+/* The bytes of x that are not copied as they are (high bit set): all but printable ASCII, and
+ * in a body also '\n' and '\t' (' ' only in a body: a line collapses its spaces). 0: all eight
+ * are plain. */
+static inline uint64_t not_plain8(uint64_t x, int body)
+{
+    if (!body) return below8(x, 0x21) | from7f8(x);
+    uint64_t ctl = below8(x, 0x20) & ~(zero_bytes8(x ^ (ONES8 * '\n')) | zero_bytes8(x ^ (ONES8 * '\t')));
+    return ctl | from7f8(x);
+}
+
+/* How many bytes of a word loaded with memcpy come before its first byte flagged in mask (not
+ * 0): the lowest flag on a little-endian machine; elsewhere 0 (still right, only slower). */
+static inline size_t plain_prefix8(uint64_t mask)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t)__builtin_ctzll(mask) >> 3;
+#else
+    (void)mask;
+    return 0;
+#endif
+}
+
 /* Append n bytes at s to sb as valid UTF-8: invalid sequences become U+FFFD, NUL and control
  * characters are dropped (CLEAN_BODY keeps '\n' and '\t' and turns "\r\n" and lone '\r' into
  * '\n'; CLEAN_LINE collapses each run of ' ', '\t', '\r', '\n' into one space). Stops at the first character that
@@ -227,6 +353,18 @@ static int clean_append(strbuf *sb, const char *s, size_t n, int mode)
          * text is such runs. */
         size_t run = i;
         while (run < n) {
+            /* eight bytes at a time while they are all plain ASCII; else up to the first
+             * byte that is not, which the code below looks at */
+            if (run + 8 <= n) {
+                uint64_t x;
+                memcpy(&x, s + run, 8);
+                uint64_t bad = not_plain8(x, mode == CLEAN_BODY);
+                if (!bad) {
+                    run += 8;
+                    continue;
+                }
+                run += plain_prefix8(bad);
+            }
             unsigned char b = (unsigned char)s[run];
             if (b >= 0x80) {
                 size_t l = utf8_seq_len((const unsigned char *)s + run, n - run);
@@ -498,10 +636,13 @@ static char *read_part(GMimePart *part, size_t limit, const char *charset, int *
  * fallback charsets (windows-1252) by GMime. */
 static char *to_utf8(char *raw, size_t len, int converted, int truncated, size_t *out_len)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < len; i++)
-        if (raw[i] != '\0') raw[k++] = raw[i];
-    len = k;
+    const char *nul = memchr(raw, '\0', len);
+    if (nul) {
+        size_t k = (size_t)(nul - raw);
+        for (size_t i = k + 1; i < len; i++)
+            if (raw[i] != '\0') raw[k++] = raw[i];
+        len = k;
+    }
     raw[len] = '\0';
     if (truncated) {
         size_t back = 0;
@@ -724,6 +865,21 @@ static char *make_snippet(const char *body)
     strbuf_init(&sb, MSG_SNIPPET_CHARS * 4 + 4);
     int chars = 0, space = 0;
     for (const char *p = body; *p && chars < MSG_SNIPPET_CHARS; p = g_utf8_next_char(p)) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x80) { /* ASCII without a call: the spaces are those of g_unichar_isspace */
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r') {
+                space = 1;
+                continue;
+            }
+            if (space && sb.len > 0) {
+                strbuf_add(&sb, " ", 1);
+                if (++chars >= MSG_SNIPPET_CHARS) break;
+            }
+            space = 0;
+            strbuf_add(&sb, p, 1);
+            chars++;
+            continue;
+        }
         gunichar u = g_utf8_get_char(p);
         if (is_unicode_space(u)) {
             space = 1;
@@ -1039,22 +1195,29 @@ int message_parse(const void *data, size_t len, message_parsed **out, mf_error *
     message_parse_init();
     message_parsed *m = xcalloc(1, sizeof(*m));
     m->size = len;
-    /* GMime reads our copy (with unknown charset names defused), and frees it with the stream */
-    guint8 *copy = g_malloc(len ? len : 1);
-    if (len) memcpy(copy, data, len);
-    defuse_charsets((char *)copy, len);
-    GMimeStream *s = g_mime_stream_mem_new_with_byte_array(g_byte_array_new_take(copy, len));
+    /* GMime reads the caller's bytes where they are (the stream does not own them; only
+     * GMime reads them), or a copy when unknown charset names had to be defused. The stream
+     * and every part's content substream are gone before the array is let go. */
+    size_t n = len;
+    char *copy = len ? drop_trace_fields(data, len, &n) : NULL;
+    if (copy) defuse_scan(copy, n, copy);
+    else if (len) copy = defuse_scan(data, len, NULL);
+    GByteArray *bytes = g_byte_array_new_take((guint8 *)(copy ? copy : (char *)data), n);
+    GMimeStream *s = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
     GMimeParser *parser = g_mime_parser_new_with_stream(s);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, parser_opts);
     g_object_unref(parser);
-    g_object_unref(s);
     if (msg) {
         parse_message(m, msg);
         g_object_unref(msg);
     } else {
         m->malformed = 1;
     }
+    g_object_unref(s);
+    g_byte_array_free(bytes, FALSE); /* the struct only: the bytes are data's or copy's */
+    g_free(copy);
     fill_empty(m);
     *out = m;
     return 0;

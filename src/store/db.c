@@ -39,6 +39,13 @@ void db_bind_text(db_stmt *st, int idx, const char *v)
     else st->d->v->bind_text(st, idx, v);
 }
 
+void db_bind_text_ref(db_stmt *st, int idx, const char *v)
+{
+    if (!v) st->d->v->bind_null(st, idx);
+    else if (st->d->v->bind_text_ref) st->d->v->bind_text_ref(st, idx, v);
+    else st->d->v->bind_text(st, idx, v);
+}
+
 void db_bind_int64(db_stmt *st, int idx, int64_t v)
 {
     st->d->v->bind_int64(st, idx, v);

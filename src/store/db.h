@@ -31,6 +31,9 @@ enum db_kind db_kind(const db *d);
 
 db_stmt *db_prepare(db *d, const char *sql, mf_error *err);
 void db_bind_text(db_stmt *st, int idx, const char *v); /* v NULL binds NULL; 1-based idx */
+/* Like db_bind_text, without a copy where the backend can (SQLite): v must stay valid and
+ * unchanged until the statement is finalized. For large values (message bodies). */
+void db_bind_text_ref(db_stmt *st, int idx, const char *v);
 void db_bind_int64(db_stmt *st, int idx, int64_t v);
 void db_bind_null(db_stmt *st, int idx);
 int db_step(db_stmt *st);
@@ -83,6 +86,7 @@ struct db_vfuncs {
     void (*bind_text)(db_stmt *st, int idx, const char *v);
     void (*bind_int64)(db_stmt *st, int idx, int64_t v);
     void (*bind_null)(db_stmt *st, int idx);
+    void (*bind_text_ref)(db_stmt *st, int idx, const char *v); /* optional: else bind_text */
     int (*step)(db_stmt *st);
     int (*col_count)(db_stmt *st);
     const char *(*col_text)(db_stmt *st, int col);

@@ -279,6 +279,13 @@ static void sq_bind_text(db_stmt *b, int idx, const char *v)
     sqlite3_bind_text(((sq_stmt *)b)->s, idx, v, -1, SQLITE_TRANSIENT);
 }
 
+/* SQLITE_STATIC: SQLite reads v in place (db_bind_text_ref's caller keeps it until the
+ * statement is finalized; sq_finalize clears the bindings of a cached statement). */
+static void sq_bind_text_ref(db_stmt *b, int idx, const char *v)
+{
+    sqlite3_bind_text(((sq_stmt *)b)->s, idx, v, -1, SQLITE_STATIC);
+}
+
 static void sq_bind_int64(db_stmt *b, int idx, int64_t v)
 {
     sqlite3_bind_int64(((sq_stmt *)b)->s, idx, v);
@@ -383,6 +390,7 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .close = sq_close,
     .prepare = sq_prepare,
     .bind_text = sq_bind_text,
+    .bind_text_ref = sq_bind_text_ref,
     .bind_int64 = sq_bind_int64,
     .bind_null = sq_bind_null,
     .step = sq_step,

@@ -140,7 +140,7 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
     db_bind_text(st, i++, key);
     db_bind_text(st, i++, store_nullable(m->message_id));
     db_bind_text(st, i++, store_nullable(m->in_reply_to));
-    db_bind_text(st, i++, refs.buf);
+    db_bind_text_ref(st, i++, refs.buf);
     db_bind_text(st, i++, m->direction);
     db_bind_text(st, i++, m->folder);
     db_bind_int64(st, i++, m->uidvalidity);
@@ -151,8 +151,8 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
     db_bind_text(st, i++, m->cc_addrs ? m->cc_addrs : "");
     db_bind_text(st, i++, m->subject ? m->subject : "");
     db_bind_text(st, i++, date);
-    db_bind_text(st, i++, m->snippet ? m->snippet : "");
-    db_bind_text(st, i++, m->body ? m->body : "");
+    db_bind_text_ref(st, i++, m->snippet ? m->snippet : "");
+    db_bind_text_ref(st, i++, m->body ? m->body : ""); /* up to 256 KB: not copied */
     db_bind_int64(st, i++, m->size);
     db_bind_text(st, i++, m->classification);
     db_bind_text(st, i++, m->classification_reason ? m->classification_reason : "");

@@ -575,6 +575,99 @@ static void test_parse_nul_and_controls_in_body(void **state)
     message_parsed_free(&m);
 }
 
+/* Trace fields (Received, DKIM, ARC, X-MS-Exchange-Transport-*, ...) are not handed to GMime
+ * (bench/sync): what is read stays the same, including the two X-MS-Exchange markers R23 reads,
+ * a field whose name only starts like a dropped one, and everything after junk in the header
+ * block. Compared with the same message without the trace fields. */
+static void test_R23_parse_trace_fields_dropped_markers_kept(void **state)
+{
+    (void)state;
+    static const char with[] =
+        "Received: from mx.b.example\r\n\tby mx.ours.example; Tue, 1 Dec 2026 09:30:00 +0000\r\n"
+        "DKIM-Signature: v=1; a=rsa-sha256;\r\n b=AbCd=?x-made-up?Q?q?=\r\n"
+        "ARC-Seal: i=1; cv=none\r\n"
+        "X-MS-Exchange-Inbox-Rules-Loop: a@b.example\r\n"
+        "x-ms-exchange-transport-crosstenantheadersstamped: yes\r\n"
+        "X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent\r\n"
+        "Receivedx: kept, not a Received field\r\n"
+        "From: Ann <a@b.example>\r\nSubject: =?utf-8?Q?Abwesenheitsnotiz_=C3=BC?=\r\n"
+        "Message-ID: <id1@b.example>\r\nAuto-Submitted: auto-replied\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nIch bin nicht da.\r\n";
+    static const char without[] =
+        "X-MS-Exchange-Inbox-Rules-Loop: a@b.example\r\n"
+        "X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent\r\n"
+        "Receivedx: kept, not a Received field\r\n"
+        "From: Ann <a@b.example>\r\nSubject: =?utf-8?Q?Abwesenheitsnotiz_=C3=BC?=\r\n"
+        "Message-ID: <id1@b.example>\r\nAuto-Submitted: auto-replied\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nIch bin nicht da.\r\n";
+    message_parsed *a = parse_bytes(with, sizeof(with) - 1);
+    message_parsed *b = parse_bytes(without, sizeof(without) - 1);
+    assert_int_equal(a->size, sizeof(with) - 1); /* the size is the raw message's */
+    assert_string_equal(a->markers.x_ms_inbox_rules_loop, "a@b.example");
+    assert_string_equal(a->markers.x_ms_generated_message_source, "Mailbox Rules Agent");
+    assert_string_equal(a->markers.auto_submitted, "auto-replied");
+    assert_string_equal(a->subject, "Abwesenheitsnotiz \xC3\xBC");
+    assert_string_equal(a->from.addr, "a@b.example");
+    assert_string_equal(a->message_id, "id1@b.example");
+    assert_string_equal(a->body, "Ich bin nicht da.\n");
+    assert_string_equal(a->subject, b->subject);
+    assert_string_equal(a->markers.content_type, b->markers.content_type);
+    assert_string_equal(a->snippet, b->snippet);
+    message_parsed_free(&a);
+    message_parsed_free(&b);
+
+    /* after a line that is no field, nothing is dropped: GMime sees what it always saw */
+    message_parsed *c = parse_str("From: a@b.example\nnot a field\nReceived: x\nSubject: s\n\nbody\n");
+    message_parsed *d = parse_str("From: a@b.example\nnot a field\nSubject: s\n\nbody\n");
+    assert_string_equal(c->subject, d->subject);
+    assert_string_equal(c->body, d->body);
+    message_parsed_free(&c);
+    message_parsed_free(&d);
+    /* a message of trace fields only, and one without a line end */
+    message_parsed *e = parse_str("Received: from x\n\tby y\nDKIM-Signature: z\n\nonly body\n");
+    assert_string_equal(e->body, "only body\n");
+    message_parsed_free(&e);
+    message_parsed *f = parse_str("Received: from x");
+    check_str(f->body, MSG_BODY_MAX, 1);
+    message_parsed_free(&f);
+}
+
+/* clean_append copies printable ASCII eight bytes at a time: controls, spaces and UTF-8 at
+ * every offset of such a word are still seen (body: controls dropped, CRLF -> LF; subject:
+ * spaces collapsed), and so are runs shorter than eight bytes at the end. */
+static void test_parse_clean_text_at_every_offset(void **state)
+{
+    (void)state;
+    for (int off = 0; off < 17; off++) {
+        char pad[32];
+        memset(pad, 'a', (size_t)off);
+        pad[off] = '\0';
+        char *raw = xasprintf("From: a@b.example\nSubject: %sx  \t y\xC3\xA4z%s\n"
+                              "Content-Type: text/plain; charset=utf-8\n\n%s\x01q\r\n\xC3\xA4%s\x7f|\xC2\x85|\n",
+                              pad, pad, pad, pad);
+        message_parsed *m = parse_str(raw);
+        char *subject = xasprintf("%sx y\xC3\xA4z%s", pad, pad);
+        char *body = xasprintf("%sq\n\xC3\xA4%s||\n", pad, pad); /* U+0085: a C1 control */
+        assert_string_equal(m->subject, subject);
+        assert_string_equal(m->body, body);
+        message_parsed_free(&m);
+        free(subject);
+        free(body);
+        free(raw);
+    }
+}
+
+/* The snippet collapses ASCII and Unicode white space alike (its ASCII path takes no GLib
+ * call). */
+static void test_parse_snippet_white_space(void **state)
+{
+    (void)state;
+    message_parsed *m = parse_str("From: a@b.example\nContent-Type: text/plain; charset=utf-8\n\n"
+                                  "  one\t\ttwo\n\n three\xC2\xA0\xC2\xA0" "four\xE2\x80\x83" "five  \n");
+    assert_string_equal(m->snippet, "one two three four five");
+    message_parsed_free(&m);
+}
+
 static void test_parse_attachment_is_not_the_body(void **state)
 {
     (void)state;
@@ -778,6 +871,9 @@ int main(void)
         cmocka_unit_test(test_parse_declared_charset_wrong_or_unknown),
         cmocka_unit_test(test_parse_nul_and_controls_in_body),
         cmocka_unit_test(test_parse_attachment_is_not_the_body),
+        cmocka_unit_test(test_R23_parse_trace_fields_dropped_markers_kept),
+        cmocka_unit_test(test_parse_clean_text_at_every_offset),
+        cmocka_unit_test(test_parse_snippet_white_space),
         cmocka_unit_test(test_parse_body_truncated_on_char_boundary),
         cmocka_unit_test(test_parse_html_hostile),
         cmocka_unit_test(test_parse_malformed_binary_junk),

@@ -307,6 +307,45 @@ static void test_round_trip_text_int64_null(void **state)
     db_finalize(&st);
 }
 
+/* db_bind_text_ref: the value is read in place until the statement is finalized (SQLite binds
+ * it without a copy, PostgreSQL copies); the stored row keeps it after the buffer changes, and a
+ * cached statement used again binds afresh. */
+static void test_bind_text_ref_stores_the_value(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    for (int i = 0; i < 2; i++) { /* the second round reuses the cached statement */
+        char id[16], name[64];
+        snprintf(id, sizeof(id), "org-ref-%d", i);
+        snprintf(name, sizeof(name), "a body of round %d", i);
+        db_stmt *st = db_prepare(d,
+                                 "INSERT INTO orgs (id, name, mailbox_limit, max_daily_limit, "
+                                 "created_at) VALUES (?, ?, 1, 1, ?)",
+                                 &err);
+        assert_non_null(st);
+        db_bind_text(st, 1, id);
+        db_bind_text_ref(st, 2, name);
+        db_bind_text(st, 3, NOW);
+        assert_int_equal(db_step(st), DB_DONE);
+        db_finalize(&st);
+        memset(name, 'x', sizeof(name) - 1); /* the caller may reuse its buffer now */
+        st = db_prepare(d, "SELECT name FROM orgs WHERE id = ?", &err);
+        assert_non_null(st);
+        db_bind_text(st, 1, id);
+        assert_int_equal(db_step(st), DB_ROW);
+        char want[64];
+        snprintf(want, sizeof(want), "a body of round %d", i);
+        assert_string_equal(db_col_text(st, 0), want);
+        db_finalize(&st);
+    }
+    db_stmt *st = db_prepare(d, "SELECT COUNT(*) FROM orgs WHERE name IS NULL OR id = ?", &err);
+    assert_non_null(st);
+    db_bind_text_ref(st, 1, NULL); /* NULL binds NULL, as with db_bind_text */
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_int_equal(db_col_int64(st, 0), 0);
+    db_finalize(&st);
+}
+
 static void test_question_mark_in_literal_comment_identifier_is_not_a_placeholder(void **state)
 {
     db *d = schema_db(state);
@@ -615,6 +654,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_migrate_up_applies_schema_then_is_idempotent),
         cmocka_unit_test(test_migrate_up_applies_numbers_below_the_highest_applied),
         cmocka_unit_test(test_round_trip_text_int64_null),
+        cmocka_unit_test(test_bind_text_ref_stores_the_value),
         cmocka_unit_test(test_question_mark_in_literal_comment_identifier_is_not_a_placeholder),
         cmocka_unit_test(test_numbered_placeholders),
         cmocka_unit_test(test_insert_returning_id),
