@@ -96,6 +96,8 @@ struct session {
     struct pending_msg *pending; /* of the UID FETCH in flight */
     size_t npending, pending_cap;
     bool fetching;               /* a UID FETCH in flight */
+    uint32_t fetch_n;            /* messages per UID FETCH now (adapted to their size) */
+    uint64_t held_bytes;         /* of the batches fetched and not stored yet */
     struct sync_batch *batches; /* fetched, being parsed or waiting to be stored, in order */
     struct sync_batch **batches_tail;
     size_t nbatches;
@@ -249,6 +251,7 @@ typedef struct sync_batch {
     struct sync_batch *next;
     pending_msg *msgs;
     size_t n;
+    uint64_t bytes; /* raw message bytes */
     bool parsed;
 } sync_batch;
 
@@ -323,6 +326,7 @@ static void drop_batches(session *s)
     s->batches = NULL;
     s->batches_tail = &s->batches;
     s->nbatches = 0;
+    s->held_bytes = 0;
 }
 
 /* On a pool thread: parse every message of the batch (GMime; no database, no session). */
@@ -387,6 +391,7 @@ static void batch_parsed(work_job *j)
         s->batches = h->next;
         if (!s->batches) s->batches_tail = &s->batches;
         s->nbatches--;
+        s->held_bytes -= h->bytes;
         store_batch(s, h);
         free_msgs(h->msgs, h->n);
         free(h);
@@ -404,6 +409,12 @@ static void submit_pending(session *s)
     b->s = s;
     b->msgs = s->pending;
     b->n = s->npending;
+    for (size_t i = 0; i < b->n; i++) b->bytes += b->msgs[i].len;
+    s->held_bytes += b->bytes;
+    /* the next FETCH holds about imap_fetch_bytes at this batch's average message size */
+    uint64_t avg = b->bytes / b->n + 1, cap = (uint64_t)s->e->app->cfg.imap_fetch_bytes;
+    uint64_t want = cap / avg, most = (uint64_t)s->e->app->cfg.imap_fetch_batch;
+    s->fetch_n = (uint32_t)(want < 1 ? 1 : want > most ? most : want);
     s->pending = NULL;
     s->npending = s->pending_cap = 0;
     *s->batches_tail = b;
@@ -499,6 +510,17 @@ static bool range_left(const session *s)
     return s->range_from != 0 && s->range_from <= s->range_to;
 }
 
+/* Messages for the next UID FETCH: a few (FIRST_FETCH) until a batch shows how big this
+ * mailbox's messages are, then as many as make about imap_fetch_bytes, at most
+ * imap_fetch_batch. */
+#define FIRST_FETCH 16u
+static uint32_t fetch_count(const session *s)
+{
+    uint32_t most = (uint32_t)s->e->app->cfg.imap_fetch_batch;
+    uint32_t n = s->fetch_n ? s->fetch_n : (most < FIRST_FETCH ? most : FIRST_FETCH);
+    return n ? n : 1;
+}
+
 /* The folder is done when nothing is left to fetch, in flight or waiting to be stored. */
 static void finish_folder(session *s)
 {
@@ -515,12 +537,15 @@ static void finish_folder(session *s)
 static void pump(session *s)
 {
     if (s->state != SS_SYNCING || !s->client || s->fetching) return;
+    /* a few batches ahead of the store, within the memory bound */
+    bool room = s->nbatches < MAX_BATCHES_AHEAD(s->e) &&
+                (s->nbatches == 0 || s->held_bytes < (uint64_t)s->e->app->cfg.imap_fetch_bytes);
     if (s->upos < s->nuids) {
-        if (s->nbatches < MAX_BATCHES_AHEAD(s->e)) fetch_batch(s);
+        if (room) fetch_batch(s);
         return;
     }
     if (range_left(s)) {
-        if (s->nbatches < MAX_BATCHES_AHEAD(s->e)) fetch_range(s);
+        if (room) fetch_range(s);
         return;
     }
     if (s->nbatches == 0) finish_folder(s);
@@ -543,9 +568,10 @@ static void fetch_batch(session *s)
 {
     strbuf set;
     strbuf_init(&set, 64 * 1024);
-    int batch = s->e->app->cfg.imap_fetch_batch;
-    for (int i = 0; i < batch && s->upos < s->nuids; i++, s->upos++)
+    uint32_t batch = fetch_count(s), i;
+    for (i = 0; i < batch && s->upos < s->nuids; i++, s->upos++)
         strbuf_addf(&set, "%s%u", i ? "," : "", s->uids[s->upos]);
+    log_debug("sync: %s: fetching %u message(s) of %s", s->address, i, s->folders[s->fi].name);
     char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", set.buf);
     strbuf_release(&set);
     if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
@@ -558,10 +584,10 @@ static void fetch_batch(session *s)
  * other connections' timeouts to fire under load: found by bench/assign). */
 static void fetch_range(session *s)
 {
-    uint32_t from = s->range_from, batch = (uint32_t)s->e->app->cfg.imap_fetch_batch;
-    if (batch == 0) batch = 1;
+    uint32_t from = s->range_from, batch = fetch_count(s);
     uint32_t to = s->range_to - from >= batch ? from + batch - 1 : s->range_to;
     s->range_from = to == UINT32_MAX ? 0 : to + 1;
+    log_debug("sync: %s: fetching UIDs %u:%u of %s", s->address, from, to, s->folders[s->fi].name);
     char *cmd = xasprintf("UID FETCH %u:%u (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", from, to);
     if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
     free(cmd);

@@ -67,6 +67,7 @@ void mf_config_defaults(mf_config *c)
     c->imap_poll_seconds = 60;
     c->imap_timeout_seconds = 60;
     c->imap_fetch_batch = 200;
+    c->imap_fetch_bytes = 32L * 1024 * 1024;
     c->parse_threads = 1;
     c->engine_tick_seconds = 10;
     c->retry_max_seconds = 900;
@@ -147,6 +148,9 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "imap_timeout_seconds") == 0) {
         if (parse_int(key, v, 1, 3600, &n, err) < 0) return -1;
         c->imap_timeout_seconds = (int)n;
+    } else if (strcmp(key, "imap_fetch_bytes") == 0) {
+        if (parse_int(key, v, 64L * 1024, 4096L * 1024 * 1024, &n, err) < 0) return -1;
+        c->imap_fetch_bytes = n;
     } else if (strcmp(key, "imap_fetch_batch") == 0) {
         if (parse_int(key, v, 1, 1000, &n, err) < 0) return -1;
         c->imap_fetch_batch = (int)n;
@@ -297,6 +301,7 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_IMAP_IDLE_SECONDS", "imap_idle_seconds"},
         {"MAILFLEET_IMAP_POLL_SECONDS", "imap_poll_seconds"},
         {"MAILFLEET_IMAP_TIMEOUT_SECONDS", "imap_timeout_seconds"},
+        {"MAILFLEET_IMAP_FETCH_BYTES", "imap_fetch_bytes"},
         {"MAILFLEET_ENGINE_TICK_SECONDS", "engine_tick_seconds"},
         {"MAILFLEET_RETRY_MAX_SECONDS", "retry_max_seconds"},
         {"MAILFLEET_SESSION_IDLE_SECONDS", "session_idle_seconds"},

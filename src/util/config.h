@@ -25,6 +25,7 @@ typedef struct mf_config {
     int imap_poll_seconds;      /* 60: new-mail check when the server has no IDLE */
     int imap_timeout_seconds;   /* 60: connect and command timeout */
     int imap_fetch_batch;       /* 200 messages per UID FETCH */
+    long imap_fetch_bytes;      /* 32 MiB: fetched bytes a session holds before the next FETCH */
     int parse_threads;          /* 1: threads parsing fetched messages beside the engine loop */
     int engine_tick_seconds;    /* 10: how often the engine re-reads its mailboxes */
     int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */

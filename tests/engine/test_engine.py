@@ -71,7 +71,7 @@ ENGINE_ENV = {
     "MAILFLEET_IMAP_IDLE_SECONDS": "300",
     "MAILFLEET_IMAP_POLL_SECONDS": "300",
 }
-USERS = ["stan", "tina", "wendy", "bea", "ivy", "alice", "olive", "uma", "rita", "sam"]
+USERS = ["stan", "tina", "wendy", "bea", "ivy", "alice", "olive", "uma", "rita", "sam", "vera"]
 PROSPECT = "prospect.test"
 
 
@@ -577,6 +577,44 @@ def _(env):
                      % (during, n_sent, time.time() - t0))
     wait_synced(env, who, mid, imported=n_sent + 1, timeout=30)
     check(not db_duplicates(env, mid), "duplicates: %s" % db_duplicates(env, mid))
+
+
+@timed("R13 memory bound (second server, imap_fetch_bytes 256 KiB): 120 messages of ~40 KB "
+       "are fetched a few at a time (16 first, then ~6 by their size), all imported once")
+def _(env):
+    os.environ["MAILFLEET_IMAP_FETCH_BYTES"] = "262144"
+    os.environ["MAILFLEET_LOG_LEVEL"] = "debug"
+    e3 = Env()
+    S.extra_envs.append(e3)
+    try:
+        e3.start()
+    finally:
+        os.environ.pop("MAILFLEET_IMAP_FETCH_BYTES", None)
+        os.environ.pop("MAILFLEET_LOG_LEVEL", None)
+    org = e3.org("Big Mail Inc")
+    who = e3.user(address("vera"), "Vera Big", "user", org)
+    tag = secrets.token_hex(3)
+    n, filler = 120, ("x" * 76 + "\n") * 520  # ~40 KB of body each
+    for i in range(n):
+        S.lab.place("vera", 1, message(
+            [("From", "big@%s" % PROSPECT), ("To", address("vera")),
+             ("Subject", "big %s %03d" % (tag, i)), ("Date", rfc2822(1)),
+             ("Message-ID", new_mid("big%s%03d" % (tag, i)))], filler))
+    mid = add_mailbox(e3, who, "vera")["id"]
+    wait_synced(e3, who, mid, imported=n, timeout=60)
+    with open(e3.log_path, encoding="utf-8", errors="replace") as f:
+        sizes = [int(ln.split("fetching ")[1].split(" ")[0]) for ln in f
+                 if "sync: %s: fetching " % address("vera") in ln and "message(s) of INBOX" in ln]
+    sys.stdout.write("# vera: UID FETCH sizes %s\n" % sizes)
+    check(sizes and sizes[0] == 16, "the first FETCH should take 16 messages: %s" % sizes)
+    check(len(sizes) >= 10 and max(sizes[1:]) <= 8,
+          "later FETCHes should take about 256 KiB / 40 KB = 6 messages: %s" % sizes)
+    check(sum(sizes) == n, "fetched %d messages in all, want %d" % (sum(sizes), n))
+    got = e3.sql("SELECT COUNT(*), COUNT(DISTINCT message_id) FROM messages WHERE mailbox_id = ?",
+                 (mid,))[0]
+    check(tuple(got) == (n, n), "stored %s, want %d distinct" % (tuple(got), n))
+    rc, _secs = e3.stop()
+    check(rc == 0, "the third server did not exit 0 on SIGTERM: %s" % e3.log_tail(600))
 
 
 # --- R22 replies ---------------------------------------------------------------------------
