@@ -11,12 +11,10 @@
 #include "app/invite_ops.h"
 #include "core/invite.h"
 #include "core/limits.h"
-#include "mail/compose.h"
-#include "store/outbox.h"
+#include "app/system_mail.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
-#define DEFAULT_SYSTEM_FROM "mailfleet@localhost.localdomain"
 
 static int audit_json(db *d, const mf_actor *a, const char *org_id, const char *action,
                       const char *type, const char *id, json_t *detail)
@@ -187,50 +185,16 @@ static int queue_invite_mail(mf_app *app, db *d, const mf_invite *inv, const cha
                          "application.</p><p>If you did not expect this invitation, ignore "
                          "this message.</p></body></html>\n");
 
-    const char *from = app->cfg.system_from[0] ? app->cfg.system_from : DEFAULT_SYSTEM_FROM;
     char subject[MF_NAME_MAX + MF_ADDR_MAX + 64];
     snprintf(subject, sizeof(subject), "%s invites you to connect %s", org->name, inv->address);
-    for (char *c = subject; *c; c++) /* a header line: no control characters from the name */
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
-    compose_address to = {.name = NULL, .addr = inv->address};
-    compose_input ci = {.from = {.name = "mailfleet", .addr = from},
-                        .to = &to,
-                        .n_to = 1,
-                        .subject = subject,
-                        .date = mf_now(),
-                        .text = text.buf,
-                        .html = html.buf};
-    compose_message *msg = NULL;
-    int rc = 0;
-    if (text.len == 0 || html.len == 0) rc = mf_fail_internal(err, "invite email too large");
-    if (rc == 0 && compose_build(&ci, &msg, err) < 0) {
-        /* a system_from the composer refuses is a configuration problem, not the caller's */
-        log_errorx("invite %s: the email cannot be composed: %s", inv->id, err ? err->message : "");
-        rc = mf_fail(err, 500, "bad_config", NULL,
-                     "the invite email cannot be composed (check system_from): %s",
-                     err ? err->message : "");
-    }
-    if (rc == 0) {
-        json_t *rj = json_pack("[s]", inv->address);
-        char *rtext = json_dumps(rj, JSON_COMPACT);
-        json_decref(rj);
-        char key[MF_ID_LEN + 32];
-        snprintf(key, sizeof(key), "invite:%s:%d", inv->id, inv->sent_count);
-        int created = 0;
-        mf_outbox_new o = {.org_id = inv->org_id,
-                           .mailbox_id = NULL,
-                           .kind = "system",
-                           .unique_key = key,
-                           .mail_from = from,
-                           .rcpts_json = rtext,
-                           .raw = msg->data,
-                           .message_id = msg->message_id,
-                           .created_by = store_nullable(inv->invited_by)};
-        rc = outbox_enqueue(d, &o, out_id, &created, err);
-        if (rc == 0) rc = invites_set_outbox(d, inv->id, out_id, err);
-        free(rtext);
-    }
-    compose_message_free(&msg);
+    char key[MF_ID_LEN + 32];
+    snprintf(key, sizeof(key), "invite:%s:%d", inv->id, inv->sent_count);
+    system_mail m = {.org_id = inv->org_id, .to = inv->address, .subject = subject,
+                     .text = text.buf ? text.buf : "", .html = html.buf ? html.buf : "",
+                     .unique_key = key, .created_by = store_nullable(inv->invited_by),
+                     .what = "invite"};
+    int rc = system_mail_queue(app, d, &m, out_id, err);
+    if (rc == 0) rc = invites_set_outbox(d, inv->id, out_id, err);
     strbuf_release(&text);
     strbuf_release(&html);
     return rc;

@@ -1,6 +1,6 @@
 /* login_invite_ops.c — console passwords set through an emailed invite; see login_invite_ops.h.
  * The email is system mail in the durable outbox, composed like the mailbox invites' email
- * (text + HTML, compose_build, outbox_enqueue with a unique key per invite). */
+ * (text + HTML through app/system_mail.c, a unique outbox key per invite). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +9,10 @@
 #include "app/login_invite_ops.h"
 #include "core/invite.h"
 #include "core/login_invite.h"
-#include "mail/compose.h"
-#include "store/outbox.h"
+#include "app/system_mail.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
-#define DEFAULT_SYSTEM_FROM "mailfleet@localhost.localdomain"
 
 static int audit_json(db *d, const mf_actor *a, const char *org_id, const char *action,
                       const char *type, const char *id, json_t *detail)
@@ -112,51 +110,17 @@ static int queue_login_mail(mf_app *app, db *d, const mf_login_invite *inv, cons
                        "link is used.</p></body></html>\n",
                 when);
 
-    const char *from = app->cfg.system_from[0] ? app->cfg.system_from : DEFAULT_SYSTEM_FROM;
     char subject[MF_NAME_MAX + 96];
     snprintf(subject, sizeof(subject), "You've been added to %s on mailfleet: set your password",
              org->name);
-    for (char *c = subject; *c; c++) /* a header line: no control characters from the name */
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
-    compose_address to = {.name = NULL, .addr = u->email};
-    compose_input ci = {.from = {.name = "mailfleet", .addr = from},
-                        .to = &to,
-                        .n_to = 1,
-                        .subject = subject,
-                        .date = mf_now(),
-                        .text = text.buf,
-                        .html = html.buf};
-    compose_message *msg = NULL;
-    int rc = 0;
-    if (text.len == 0 || html.len == 0) rc = mf_fail_internal(err, "login invite email too large");
-    if (rc == 0 && compose_build(&ci, &msg, err) < 0) {
-        log_errorx("login invite %s: the email cannot be composed: %s", inv->id,
-                   err ? err->message : "");
-        rc = mf_fail(err, 500, "bad_config", NULL,
-                     "the login invite email cannot be composed (check system_from): %s",
-                     err ? err->message : "");
-    }
-    if (rc == 0) {
-        json_t *rj = json_pack("[s]", u->email);
-        char *rtext = json_dumps(rj, JSON_COMPACT);
-        json_decref(rj);
-        char key[MF_ID_LEN + 32];
-        snprintf(key, sizeof(key), "login-invite:%s", inv->id);
-        int created = 0;
-        mf_outbox_new o = {.org_id = inv->org_id,
-                           .mailbox_id = NULL,
-                           .kind = "system",
-                           .unique_key = key,
-                           .mail_from = from,
-                           .rcpts_json = rtext,
-                           .raw = msg->data,
-                           .message_id = msg->message_id,
-                           .created_by = store_nullable(inv->invited_by)};
-        rc = outbox_enqueue(d, &o, out_id, &created, err);
-        if (rc == 0) rc = login_invites_set_outbox(d, inv->id, out_id, err);
-        free(rtext);
-    }
-    compose_message_free(&msg);
+    char key[MF_ID_LEN + 32];
+    snprintf(key, sizeof(key), "login-invite:%s", inv->id);
+    system_mail m = {.org_id = inv->org_id, .to = u->email, .subject = subject,
+                     .text = text.buf ? text.buf : "", .html = html.buf ? html.buf : "",
+                     .unique_key = key, .created_by = store_nullable(inv->invited_by),
+                     .what = "login invite"};
+    int rc = system_mail_queue(app, d, &m, out_id, err);
+    if (rc == 0) rc = login_invites_set_outbox(d, inv->id, out_id, err);
     if (text.buf) sodium_memzero(text.buf, text.len); /* the link is in both */
     if (html.buf) sodium_memzero(html.buf, html.len);
     strbuf_release(&text);
