@@ -16,16 +16,6 @@
 #include "util/strbuf.h"
 
 
-static int audit_json(db *d, const mf_actor *a, const char *org_id, const char *action,
-                      const char *type, const char *id, json_t *detail)
-{
-    char *dj = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    int rc = ops_audit(d, a, org_id, action, type, id, dj);
-    free(dj);
-    json_decref(detail);
-    return rc;
-}
-
 /* R1: the organisation an admin-level actor invites for. */
 static int acting_org(db *d, const mf_actor *a, const char *org_id, mf_org *org, mf_error *err)
 {
@@ -269,7 +259,7 @@ int ops_invite_create(mf_app *app, db *d, const mf_actor *a, const mf_invite_inp
                                out->outbox_id, err);
     mf_secret_free(&token);
     if (rc == 0)
-        rc = audit_json(d, a, org.id, "invite.create", "invite", out->id,
+        rc = ops_audit_json(d, a, org.id, "invite.create", "invite", out->id,
                         json_pack("{s:s,s:s,s:s?}", "address", norm, "kind", in->kind,
                                   "owner_id", shared ? owner.id : NULL));
     if (ops_finish(d, rc, err) < 0) return -1;
@@ -343,7 +333,7 @@ int ops_invite_resend(mf_app *app, db *d, const mf_actor *a, const char *id, mf_
                                out->outbox_id, err);
     mf_secret_free(&token);
     if (rc == 0)
-        rc = audit_json(d, a, out->org_id, "invite.resend", "invite", out->id,
+        rc = ops_audit_json(d, a, out->org_id, "invite.resend", "invite", out->id,
                         json_pack("{s:s,s:i}", "address", out->address, "sent_count",
                                   out->sent_count));
     if (ops_finish(d, rc, err) < 0) return -1;
@@ -360,7 +350,7 @@ int ops_invite_revoke(db *d, const mf_actor *a, const char *id, mf_invite *out, 
         int n = invites_revoke(d, out->id, err);
         if (n < 0) rc = -1;
         if (rc == 0)
-            rc = audit_json(d, a, out->org_id, "invite.revoke", "invite", out->id,
+            rc = ops_audit_json(d, a, out->org_id, "invite.revoke", "invite", out->id,
                             json_pack("{s:s}", "address", out->address));
     }
     if (ops_finish(d, rc, err) < 0) return -1;
@@ -517,7 +507,7 @@ int ops_invite_accept(mf_app *app, db *d, const char *token, const mf_connect_in
         rc = users_insert(d, &contributor, err);
         ops_actor_from_user(&contributor, &actor);
         if (rc == 0)
-            rc = audit_json(d, &actor, org.id, "contributor.create", "user", contributor.id,
+            rc = ops_audit_json(d, &actor, org.id, "contributor.create", "user", contributor.id,
                             json_pack("{s:s,s:s}", "email", contributor.email, "invite_id",
                                       inv.id));
     }
@@ -535,7 +525,7 @@ int ops_invite_accept(mf_app *app, db *d, const char *token, const mf_connect_in
                  ? -1
                  : 0;
     if (rc == 0)
-        rc = audit_json(d, &actor, org.id, "invite.accept", "invite", inv.id,
+        rc = ops_audit_json(d, &actor, org.id, "invite.accept", "invite", inv.id,
                         json_pack("{s:s,s:s,s:s,s:s}", "address", inv.address_norm, "kind",
                                   inv.kind, "mailbox_id", out->id, "contributor_id",
                                   contributor.id));
@@ -588,7 +578,7 @@ int ops_contributor_rename(db *d, const mf_actor *a, const char *id, const char 
     int rc = ops_contributor_visible(d, a, id, out, err);
     if (rc == 0) rc = contributors_set_name(d, id, name, err);
     if (rc == 0)
-        rc = audit_json(d, a, out->org_id, "contributor.update", "user", id,
+        rc = ops_audit_json(d, a, out->org_id, "contributor.update", "user", id,
                         json_pack("{s:s}", "name", name));
     if (ops_finish(d, rc, err) < 0) return -1;
     return users_get(d, id, out, err);
@@ -637,7 +627,7 @@ int ops_contributor_delete(db *d, const mf_actor *a, const char *id, int confirm
         rc = -1;
     }
     if (rc == 0)
-        rc = audit_json(d, a, u.org_id, "contributor.delete", "user", id,
+        rc = ops_audit_json(d, a, u.org_id, "contributor.delete", "user", id,
                         json_pack("{s:s,s:i}", "email", u.email, "mailboxes_deleted", owned.n));
     free(owned.items);
     return ops_finish(d, rc, err);

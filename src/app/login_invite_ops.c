@@ -14,16 +14,6 @@
 #include "util/strbuf.h"
 
 
-static int audit_json(db *d, const mf_actor *a, const char *org_id, const char *action,
-                      const char *type, const char *id, json_t *detail)
-{
-    char *dj = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    int rc = ops_audit(d, a, org_id, action, type, id, dj);
-    free(dj);
-    json_decref(detail);
-    return rc;
-}
-
 /* ---- the password ------------------------------------------------------------------------ */
 
 int ops_password_prepare(const char *password, char hash[128], mf_error *err)
@@ -159,7 +149,7 @@ static int invite_in_tx(mf_app *app, db *d, const mf_actor *a, const mf_user *u,
         rc = queue_login_mail(app, d, out, link, u, &org, have_inviter ? &inviter : NULL,
                               out->outbox_id, err);
     if (rc == 0)
-        rc = audit_json(d, a, u->org_id, "login_invite.create", "user", u->id,
+        rc = ops_audit_json(d, a, u->org_id, "login_invite.create", "user", u->id,
                         json_pack("{s:s,s:s,s:s,s:i}", "email", u->email, "invite_id", out->id,
                                   "expires_at", out->expires_at, "revoked_older", revoked));
     if (rc == 0 && link_out) *link_out = xasprintf("%s", link);
@@ -257,7 +247,7 @@ int ops_login_invite_accept(db *d, const char *token, const char *password, mf_u
         free(ds);
     }
     if (rc == 0)
-        rc = audit_json(d, &self, u->org_id, "login_invite.accept", "user", u->id,
+        rc = ops_audit_json(d, &self, u->org_id, "login_invite.accept", "user", u->id,
                         json_pack("{s:s,s:s}", "email", u->email, "invite_id", inv.id));
     sodium_memzero(hash, sizeof(hash));
     return ops_finish(d, rc, err);

@@ -206,6 +206,10 @@ int ops_check_error(const mf_check *c, const mf_seat_facts *seat, const mf_addre
 int ops_seat_facts(mf_app *app, db *d, const mf_user *u, int *used, int *limit, mf_error *err);
 int ops_audit(db *d, const mf_actor *a, const char *org_id, const char *action,
                const char *target_type, const char *target_id, const char *detail_json);
+/* The same with the detail as a JSON value (NULL: none), which it takes (decrefs). */
+struct json_t;
+int ops_audit_json(db *d, const mf_actor *a, const char *org_id, const char *action,
+                   const char *target_type, const char *target_id, struct json_t *detail);
 
 /* ---- console sessions (session_ops.c) ---- */
 /* Sign in with email + password: 401 invalid_credentials, 429 too_many_attempts, 403 forbidden

@@ -29,6 +29,16 @@ int ops_audit(db *d, const mf_actor *a, const char *org_id, const char *action,
     return 0;
 }
 
+int ops_audit_json(db *d, const mf_actor *a, const char *org_id, const char *action,
+                   const char *target_type, const char *target_id, json_t *detail)
+{
+    char *dj = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    int rc = ops_audit(d, a, org_id, action, target_type, target_id, dj);
+    free(dj);
+    json_decref(detail);
+    return rc;
+}
+
 int ops_finish(db *d, int rc, mf_error *err)
 {
     if (rc < 0) {

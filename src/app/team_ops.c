@@ -110,16 +110,6 @@ static int load_conversation(db *d, const mf_actor *a, const char *id, mf_conver
     return 0;
 }
 
-static int audit_json(db *d, const mf_actor *a, const char *org_id, const char *action,
-                      const char *type, const char *id, json_t *detail)
-{
-    char *dj = json_dumps(detail, JSON_COMPACT);
-    int rc = ops_audit(d, a, org_id, action, type, id, dj);
-    free(dj);
-    json_decref(detail);
-    return rc;
-}
-
 /* May user u hold a membership (or an ownership) of a mailbox of org_id? */
 static int member_user_ok(const mf_user *u, const char *org_id, const char *field, mf_error *err)
 {
@@ -217,7 +207,7 @@ int ops_members_set(db *d, const mf_actor *a, const char *mailbox_id, const mf_m
             json_array_append_new(ids, json_pack("{s:s,s:s,s:b}", "user_id", list[i].user_id,
                                                  "access", list[i].access, "available",
                                                  list[i].available));
-        rc = audit_json(d, a, m.org_id, "mailbox.members.set", "mailbox", m.id,
+        rc = ops_audit_json(d, a, m.org_id, "mailbox.members.set", "mailbox", m.id,
                         json_pack("{s:s,s:o,s:i}", "address", m.address, "members", ids,
                                   "conversations_unassigned", released));
     }
@@ -242,7 +232,7 @@ int ops_assignment_set(db *d, const mf_actor *a, const mf_assignment *in, mf_ass
     if (v != TEAM_OK) rc = ops_team_denied(v, "change its assignment rule", err);
     if (rc == 0) rc = assignment_put(d, in, err);
     if (rc == 0)
-        rc = audit_json(d, a, m.org_id, "mailbox.assignment.set", "mailbox", m.id,
+        rc = ops_audit_json(d, a, m.org_id, "mailbox.assignment.set", "mailbox", m.id,
                         json_pack("{s:s,s:s,s:o,s:o}", "address", m.address, "mode", in->mode,
                                   "cap", in->cap < 0 ? json_null() : json_integer(in->cap),
                                   "unassigned_alert_minutes",
@@ -291,7 +281,7 @@ int ops_mailbox_transfer(db *d, const mf_actor *a, const char *mailbox_id, const
     if (changes && rc == 0 && (!previous_access || strcmp(previous_access, "reply") != 0))
         rc = conversations_release_member(d, m.id, previous, err) < 0 ? -1 : 0;
     if (changes && rc == 0)
-        rc = audit_json(d, a, m.org_id, "mailbox.transfer_owner", "mailbox", m.id,
+        rc = ops_audit_json(d, a, m.org_id, "mailbox.transfer_owner", "mailbox", m.id,
                         json_pack("{s:s,s:s,s:s,s:s}", "address", m.address, "from_user_id",
                                   previous, "to_user_id", u.id, "previous_owner_access",
                                   previous_access ? previous_access : "none"));
@@ -331,7 +321,7 @@ int ops_conversation_assign(db *d, const mf_actor *a, const char *id, const char
         if (webhook_emit_conversation_assigned(d, m.id, id, user_id, out->assignee_id, "hand") < 0)
             rc = mf_fail(err, 500, "internal", NULL, "cannot record the conversation.assigned event");
         if (rc == 0)
-            rc = audit_json(d, a, m.org_id, user_id ? "conversation.assign" : "conversation.unassign",
+            rc = ops_audit_json(d, a, m.org_id, user_id ? "conversation.assign" : "conversation.unassign",
                         "conversation", id,
                         json_pack("{s:s,s:o,s:o}", "mailbox_id", m.id, "from",
                                   out->assignee_id[0] ? json_string(out->assignee_id) : json_null(),
@@ -360,7 +350,7 @@ int ops_conversation_status(db *d, const mf_actor *a, const char *id, const char
     int changes = rc == 0 && strcmp(out->status, status) != 0;
     if (changes) rc = conversation_set_status(d, id, status, err);
     if (changes && rc == 0)
-        rc = audit_json(d, a, m.org_id, "conversation.status", "conversation", id,
+        rc = ops_audit_json(d, a, m.org_id, "conversation.status", "conversation", id,
                         json_pack("{s:s,s:s,s:s}", "mailbox_id", m.id, "from", out->status, "to",
                                   status));
     mf_mailbox_clear(&m);

@@ -556,6 +556,22 @@ static const char *raw_header(GMimeObject *obj, const char *name)
 
 /* ---- addresses --------------------------------------------------------------------------- */
 
+/* One address of a list, cleaned; an entry with neither address nor name is left out. */
+static void push_address(const char *raw_addr, const char *raw_name, msg_address **arr, size_t *n)
+{
+    char *addr = clean_line(raw_addr, MSG_ADDR_MAX);
+    char *name = clean_line(raw_name, MSG_NAME_MAX);
+    if (!*addr && !*name) {
+        free(addr);
+        free(name);
+        return;
+    }
+    *arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
+    (*arr)[*n].addr = addr;
+    (*arr)[*n].name = name;
+    (*n)++;
+}
+
 static void add_addresses(InternetAddressList *list, msg_address **arr, size_t *n, size_t max,
                           int depth)
 {
@@ -569,18 +585,8 @@ static void add_addresses(InternetAddressList *list, msg_address **arr, size_t *
             continue;
         }
         if (!INTERNET_ADDRESS_IS_MAILBOX(ia)) continue;
-        char *addr = clean_line(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)),
-                                MSG_ADDR_MAX);
-        char *name = clean_line(internet_address_get_name(ia), MSG_NAME_MAX);
-        if (!*addr && !*name) {
-            free(addr);
-            free(name);
-            continue;
-        }
-        *arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
-        (*arr)[*n].addr = addr;
-        (*arr)[*n].name = name;
-        (*n)++;
+        push_address(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)),
+                     internet_address_get_name(ia), arr, n);
     }
 }
 
@@ -1228,19 +1234,8 @@ int message_parse(const void *data, size_t len, message_parsed **out, mf_error *
 static void known_addresses(const char *const *addrs, const char *const *names, size_t n,
                             msg_address **arr, size_t *count)
 {
-    for (size_t i = 0; i < n && *count < MSG_ADDRS_MAX; i++) {
-        char *addr = clean_line(addrs[i], MSG_ADDR_MAX);
-        char *name = clean_line(names ? names[i] : NULL, MSG_NAME_MAX);
-        if (!*addr && !*name) {
-            free(addr);
-            free(name);
-            continue;
-        }
-        *arr = xrealloc(*arr, (*count + 1) * sizeof(**arr));
-        (*arr)[*count].addr = addr;
-        (*arr)[*count].name = name;
-        (*count)++;
-    }
+    for (size_t i = 0; i < n && *count < MSG_ADDRS_MAX; i++)
+        push_address(addrs[i], names ? names[i] : NULL, arr, count);
 }
 
 message_parsed *message_parsed_from_known(const message_known *k)
