@@ -15,6 +15,7 @@ typedef struct ingest_source {
     time_t internaldate; /* 0 = unknown */
     int seen;            /* \Seen at fetch time */
     int backfill;        /* imported by the first sync (R13): no webhook events for it */
+    int64_t size;        /* the server's RFC822.SIZE when raw is only the start; 0: raw's length */
 } ingest_source;
 
 struct message_parsed;

@@ -272,8 +272,15 @@ static void on_fetch(session *s, const imap_arg *list)
     if (imap_arg_as_u32(imap_fetch_item(list, "UID"), &uid) < 0) return;
     if (s->incremental && uid <= s->fs->last_uid) return; /* "n:*" names the last one anyway */
     size_t len = 0;
-    const char *raw = imap_arg_str(imap_fetch_item(list, "BODY[]"), &len);
+    const char *raw = imap_arg_str(imap_fetch_item(list, "BODY[]<0>"), &len);
+    if (!raw) raw = imap_arg_str(imap_fetch_item(list, "BODY[]"), &len);
     if (!raw) return;
+    uint32_t full = 0; /* a message longer than imap_max_message_bytes comes cut: say its size */
+    if (imap_arg_as_u32(imap_fetch_item(list, "RFC822.SIZE"), &full) < 0 || full <= len) full = 0;
+    if (full)
+        log_warnx("sync: %s: uid %u in %s is %u bytes; stored from its first %zu (the text and "
+                  "headers are at the start; imap_max_message_bytes)",
+                  s->address, uid, s->folders[s->fi].name, full, len);
     int seen = 0;
     size_t nflags = 0;
     const imap_arg *flags = imap_arg_list(imap_fetch_item(list, "FLAGS"), &nflags);
@@ -293,7 +300,8 @@ static void on_fetch(session *s, const imap_arg *list)
                              .uid = uid,
                              .internaldate = parse_internaldate(idate),
                              .seen = seen,
-                             .backfill = !s->incremental};
+                             .backfill = !s->incremental,
+                             .size = full};
     p->raw = xmalloc(len + 1);
     memcpy(p->raw, raw, len);
     p->raw[len] = '\0';
@@ -572,7 +580,8 @@ static void fetch_batch(session *s)
     for (i = 0; i < batch && s->upos < s->nuids; i++, s->upos++)
         strbuf_addf(&set, "%s%u", i ? "," : "", s->uids[s->upos]);
     log_debug("sync: %s: fetching %u message(s) of %s", s->address, i, s->folders[s->fi].name);
-    char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", set.buf);
+    char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.%ld>)", set.buf,
+                          s->e->app->cfg.imap_max_message_bytes);
     strbuf_release(&set);
     if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
     free(cmd);
@@ -588,7 +597,8 @@ static void fetch_range(session *s)
     uint32_t to = s->range_to - from >= batch ? from + batch - 1 : s->range_to;
     s->range_from = to == UINT32_MAX ? 0 : to + 1;
     log_debug("sync: %s: fetching UIDs %u:%u of %s", s->address, from, to, s->folders[s->fi].name);
-    char *cmd = xasprintf("UID FETCH %u:%u (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])", from, to);
+    char *cmd = xasprintf("UID FETCH %u:%u (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.%ld>)", from,
+                          to, s->e->app->cfg.imap_max_message_bytes);
     if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
     free(cmd);
 }
@@ -677,8 +687,8 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         return;
     }
     /* no UIDNEXT from the server: everything after the last seen UID in one FETCH */
-    char *cmd = xasprintf("UID FETCH %lld:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
-                          (long long)s->fs->last_uid + 1);
+    char *cmd = xasprintf("UID FETCH %lld:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.%ld>)",
+                          (long long)s->fs->last_uid + 1, s->e->app->cfg.imap_max_message_bytes);
     if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
     free(cmd);
 }

@@ -68,6 +68,7 @@ void mf_config_defaults(mf_config *c)
     c->imap_timeout_seconds = 60;
     c->imap_fetch_batch = 200;
     c->imap_fetch_bytes = 32L * 1024 * 1024;
+    c->imap_max_message_bytes = 48L * 1024 * 1024;
     c->parse_threads = 1;
     c->engine_tick_seconds = 10;
     c->retry_max_seconds = 900;
@@ -148,6 +149,10 @@ int mf_config_set(mf_config *c, const char *key, const char *v, mf_error *err)
     } else if (strcmp(key, "imap_timeout_seconds") == 0) {
         if (parse_int(key, v, 1, 3600, &n, err) < 0) return -1;
         c->imap_timeout_seconds = (int)n;
+    } else if (strcmp(key, "imap_max_message_bytes") == 0) {
+        /* at most 60 MiB: the IMAP parser refuses literals over 64 MiB (src/mail/imap_parser.h) */
+        if (parse_int(key, v, 64L * 1024, 60L * 1024 * 1024, &n, err) < 0) return -1;
+        c->imap_max_message_bytes = n;
     } else if (strcmp(key, "imap_fetch_bytes") == 0) {
         if (parse_int(key, v, 64L * 1024, 4096L * 1024 * 1024, &n, err) < 0) return -1;
         c->imap_fetch_bytes = n;
@@ -302,6 +307,7 @@ int mf_config_load(mf_config *c, const char *path, mf_error *err)
         {"MAILFLEET_IMAP_POLL_SECONDS", "imap_poll_seconds"},
         {"MAILFLEET_IMAP_TIMEOUT_SECONDS", "imap_timeout_seconds"},
         {"MAILFLEET_IMAP_FETCH_BYTES", "imap_fetch_bytes"},
+        {"MAILFLEET_IMAP_MAX_MESSAGE_BYTES", "imap_max_message_bytes"},
         {"MAILFLEET_ENGINE_TICK_SECONDS", "engine_tick_seconds"},
         {"MAILFLEET_RETRY_MAX_SECONDS", "retry_max_seconds"},
         {"MAILFLEET_SESSION_IDLE_SECONDS", "session_idle_seconds"},

@@ -26,6 +26,7 @@ typedef struct mf_config {
     int imap_timeout_seconds;   /* 60: connect and command timeout */
     int imap_fetch_batch;       /* 200 messages per UID FETCH */
     long imap_fetch_bytes;      /* 32 MiB: fetched bytes a session holds before the next FETCH */
+    long imap_max_message_bytes; /* 48 MiB: a longer message is fetched and stored cut to this */
     int parse_threads;          /* 1: threads parsing fetched messages beside the engine loop */
     int engine_tick_seconds;    /* 10: how often the engine re-reads its mailboxes */
     int retry_max_seconds;      /* 900: cap of the reconnect backoff (R12) */

@@ -579,10 +579,12 @@ def _(env):
     check(not db_duplicates(env, mid), "duplicates: %s" % db_duplicates(env, mid))
 
 
-@timed("R13 memory bound (second server, imap_fetch_bytes 256 KiB): 120 messages of ~40 KB "
-       "are fetched a few at a time (16 first, then ~6 by their size), all imported once")
+@timed("R13 memory bound (third server, imap_fetch_bytes 256 KiB): 120 messages of ~40 KB "
+       "are fetched a few at a time (16 first, then ~6 by their size), all imported once; one "
+       "of 400 KB over imap_max_message_bytes (128 KiB) is stored cut, with its real size")
 def _(env):
     os.environ["MAILFLEET_IMAP_FETCH_BYTES"] = "262144"
+    os.environ["MAILFLEET_IMAP_MAX_MESSAGE_BYTES"] = "131072"
     os.environ["MAILFLEET_LOG_LEVEL"] = "debug"
     e3 = Env()
     S.extra_envs.append(e3)
@@ -590,6 +592,7 @@ def _(env):
         e3.start()
     finally:
         os.environ.pop("MAILFLEET_IMAP_FETCH_BYTES", None)
+        os.environ.pop("MAILFLEET_IMAP_MAX_MESSAGE_BYTES", None)
         os.environ.pop("MAILFLEET_LOG_LEVEL", None)
     org = e3.org("Big Mail Inc")
     who = e3.user(address("vera"), "Vera Big", "user", org)
@@ -600,7 +603,15 @@ def _(env):
             [("From", "big@%s" % PROSPECT), ("To", address("vera")),
              ("Subject", "big %s %03d" % (tag, i)), ("Date", rfc2822(1)),
              ("Message-ID", new_mid("big%s%03d" % (tag, i)))], filler))
+        if i == 60:  # one far over the cap: its text first, then 400 KB of "attachment"
+            huge = S.lab.place("vera", 1, message(
+                [("From", "huge@%s" % PROSPECT), ("To", address("vera")),
+                 ("Subject", "huge %s" % tag), ("Date", rfc2822(1)),
+                 ("Message-ID", new_mid("huge%s" % tag))],
+                "Hello Vera, the report is attached.\n\n" + ("y" * 76 + "\n") * 5200))
+    huge_size = os.path.getsize(huge)
     mid = add_mailbox(e3, who, "vera")["id"]
+    n += 1
     wait_synced(e3, who, mid, imported=n, timeout=60)
     with open(e3.log_path, encoding="utf-8", errors="replace") as f:
         sizes = [int(ln.split("fetching ")[1].split(" ")[0]) for ln in f
@@ -613,6 +624,15 @@ def _(env):
     got = e3.sql("SELECT COUNT(*), COUNT(DISTINCT message_id) FROM messages WHERE mailbox_id = ?",
                  (mid,))[0]
     check(tuple(got) == (n, n), "stored %s, want %d distinct" % (tuple(got), n))
+    row = e3.sql("SELECT size, snippet FROM messages WHERE mailbox_id = ? AND subject = ?",
+                 (mid, "huge %s" % tag))
+    check(row and row[0][0] == huge_size and (row[0][1] or "").startswith("Hello Vera"),
+          "the cut message: %s (want size %d and its text)" % (row, huge_size))
+    m = get_mailbox(e3, who, mid)
+    check(m["status"] == "good", "the mailbox left good: %s" % short(m))
+    with open(e3.log_path, encoding="utf-8", errors="replace") as f:
+        warned = [ln for ln in f if "is %d bytes; stored from its first 131072" % huge_size in ln]
+    check(len(warned) == 1, "want one warning about the cut message, got %d" % len(warned))
     rc, _secs = e3.stop()
     check(rc == 0, "the third server did not exit 0 on SIGTERM: %s" % e3.log_tail(600))
 
