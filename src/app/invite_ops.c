@@ -260,8 +260,8 @@ int ops_invite_create(mf_app *app, db *d, const mf_actor *a, const mf_invite_inp
     mf_secret_free(&token);
     if (rc == 0)
         rc = ops_audit_json(d, a, org.id, "invite.create", "invite", out->id,
-                        json_pack("{s:s,s:s,s:s?}", "address", norm, "kind", in->kind,
-                                  "owner_id", shared ? owner.id : NULL));
+                            json_pack("{s:s,s:s,s:s?}", "address", norm, "kind", in->kind,
+                                      "owner_id", shared ? owner.id : NULL));
     if (ops_finish(d, rc, err) < 0) return -1;
     char id[MF_ID_LEN];
     snprintf(id, sizeof(id), "%s", out->id);
@@ -333,9 +333,9 @@ int ops_invite_resend(mf_app *app, db *d, const mf_actor *a, const char *id, mf_
                                out->outbox_id, err);
     mf_secret_free(&token);
     if (rc == 0)
-        rc = ops_audit_json(d, a, out->org_id, "invite.resend", "invite", out->id,
-                        json_pack("{s:s,s:i}", "address", out->address, "sent_count",
-                                  out->sent_count));
+        rc = ops_audit_json(
+            d, a, out->org_id, "invite.resend", "invite", out->id,
+            json_pack("{s:s,s:i}", "address", out->address, "sent_count", out->sent_count));
     if (ops_finish(d, rc, err) < 0) return -1;
     return invites_get(d, id, out, err);
 }
@@ -351,7 +351,7 @@ int ops_invite_revoke(db *d, const mf_actor *a, const char *id, mf_invite *out, 
         if (n < 0) rc = -1;
         if (rc == 0)
             rc = ops_audit_json(d, a, out->org_id, "invite.revoke", "invite", out->id,
-                            json_pack("{s:s}", "address", out->address));
+                                json_pack("{s:s}", "address", out->address));
     }
     if (ops_finish(d, rc, err) < 0) return -1;
     return invites_get(d, id, out, err);
@@ -507,9 +507,9 @@ int ops_invite_accept(mf_app *app, db *d, const char *token, const mf_connect_in
         rc = users_insert(d, &contributor, err);
         ops_actor_from_user(&contributor, &actor);
         if (rc == 0)
-            rc = ops_audit_json(d, &actor, org.id, "contributor.create", "user", contributor.id,
-                            json_pack("{s:s,s:s}", "email", contributor.email, "invite_id",
-                                      inv.id));
+            rc = ops_audit_json(
+                d, &actor, org.id, "contributor.create", "user", contributor.id,
+                json_pack("{s:s,s:s}", "email", contributor.email, "invite_id", inv.id));
     }
     if (rc == 0) {
         ops_actor_from_user(&contributor, &actor);
@@ -526,9 +526,9 @@ int ops_invite_accept(mf_app *app, db *d, const char *token, const mf_connect_in
                  : 0;
     if (rc == 0)
         rc = ops_audit_json(d, &actor, org.id, "invite.accept", "invite", inv.id,
-                        json_pack("{s:s,s:s,s:s,s:s}", "address", inv.address_norm, "kind",
-                                  inv.kind, "mailbox_id", out->id, "contributor_id",
-                                  contributor.id));
+                            json_pack("{s:s,s:s,s:s,s:s}", "address", inv.address_norm, "kind",
+                                      inv.kind, "mailbox_id", out->id, "contributor_id",
+                                      contributor.id));
     if (rc == 0 && inv.invited_by[0]) { /* R28: the inviting admin hears of it */
         json_t *nd = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "invite_id", inv.id, "address",
                                inv.address_norm, "kind", inv.kind, "mailbox_id", out->id,
@@ -579,7 +579,7 @@ int ops_contributor_rename(db *d, const mf_actor *a, const char *id, const char 
     if (rc == 0) rc = contributors_set_name(d, id, name, err);
     if (rc == 0)
         rc = ops_audit_json(d, a, out->org_id, "contributor.update", "user", id,
-                        json_pack("{s:s}", "name", name));
+                            json_pack("{s:s}", "name", name));
     if (ops_finish(d, rc, err) < 0) return -1;
     return users_get(d, id, out, err);
 }
@@ -628,7 +628,7 @@ int ops_contributor_delete(db *d, const mf_actor *a, const char *id, int confirm
     }
     if (rc == 0)
         rc = ops_audit_json(d, a, u.org_id, "contributor.delete", "user", id,
-                        json_pack("{s:s,s:i}", "email", u.email, "mailboxes_deleted", owned.n));
+                            json_pack("{s:s,s:i}", "email", u.email, "mailboxes_deleted", owned.n));
     free(owned.items);
     return ops_finish(d, rc, err);
 }

@@ -150,8 +150,8 @@ static int invite_in_tx(mf_app *app, db *d, const mf_actor *a, const mf_user *u,
                               out->outbox_id, err);
     if (rc == 0)
         rc = ops_audit_json(d, a, u->org_id, "login_invite.create", "user", u->id,
-                        json_pack("{s:s,s:s,s:s,s:i}", "email", u->email, "invite_id", out->id,
-                                  "expires_at", out->expires_at, "revoked_older", revoked));
+                            json_pack("{s:s,s:s,s:s,s:i}", "email", u->email, "invite_id", out->id,
+                                      "expires_at", out->expires_at, "revoked_older", revoked));
     if (rc == 0 && link_out) *link_out = xasprintf("%s", link);
     sodium_memzero(link, sizeof(link));
     return rc;
@@ -248,7 +248,7 @@ int ops_login_invite_accept(db *d, const char *token, const char *password, mf_u
     }
     if (rc == 0)
         rc = ops_audit_json(d, &self, u->org_id, "login_invite.accept", "user", u->id,
-                        json_pack("{s:s,s:s}", "email", u->email, "invite_id", inv.id));
+                            json_pack("{s:s,s:s}", "email", u->email, "invite_id", inv.id));
     sodium_memzero(hash, sizeof(hash));
     return ops_finish(d, rc, err);
 }

@@ -208,8 +208,8 @@ int ops_members_set(db *d, const mf_actor *a, const char *mailbox_id, const mf_m
                                                  "access", list[i].access, "available",
                                                  list[i].available));
         rc = ops_audit_json(d, a, m.org_id, "mailbox.members.set", "mailbox", m.id,
-                        json_pack("{s:s,s:o,s:i}", "address", m.address, "members", ids,
-                                  "conversations_unassigned", released));
+                            json_pack("{s:s,s:o,s:i}", "address", m.address, "members", ids,
+                                      "conversations_unassigned", released));
     }
     mf_mailbox_clear(&m);
     return ops_finish(d, rc, err);
@@ -232,12 +232,11 @@ int ops_assignment_set(db *d, const mf_actor *a, const mf_assignment *in, mf_ass
     if (v != TEAM_OK) rc = ops_team_denied(v, "change its assignment rule", err);
     if (rc == 0) rc = assignment_put(d, in, err);
     if (rc == 0)
-        rc = ops_audit_json(d, a, m.org_id, "mailbox.assignment.set", "mailbox", m.id,
-                        json_pack("{s:s,s:s,s:o,s:o}", "address", m.address, "mode", in->mode,
-                                  "cap", in->cap < 0 ? json_null() : json_integer(in->cap),
-                                  "unassigned_alert_minutes",
-                                  in->alert_minutes < 0 ? json_null()
-                                                        : json_integer(in->alert_minutes)));
+        rc = ops_audit_json(
+            d, a, m.org_id, "mailbox.assignment.set", "mailbox", m.id,
+            json_pack("{s:s,s:s,s:o,s:o}", "address", m.address, "mode", in->mode, "cap",
+                      in->cap < 0 ? json_null() : json_integer(in->cap), "unassigned_alert_minutes",
+                      in->alert_minutes < 0 ? json_null() : json_integer(in->alert_minutes)));
     mf_mailbox_clear(&m);
     if (ops_finish(d, rc, err) < 0) return -1;
     return assignment_get(d, in->mailbox_id, out, err);
@@ -282,9 +281,9 @@ int ops_mailbox_transfer(db *d, const mf_actor *a, const char *mailbox_id, const
         rc = conversations_release_member(d, m.id, previous, err) < 0 ? -1 : 0;
     if (changes && rc == 0)
         rc = ops_audit_json(d, a, m.org_id, "mailbox.transfer_owner", "mailbox", m.id,
-                        json_pack("{s:s,s:s,s:s,s:s}", "address", m.address, "from_user_id",
-                                  previous, "to_user_id", u.id, "previous_owner_access",
-                                  previous_access ? previous_access : "none"));
+                            json_pack("{s:s,s:s,s:s,s:s}", "address", m.address, "from_user_id",
+                                      previous, "to_user_id", u.id, "previous_owner_access",
+                                      previous_access ? previous_access : "none"));
     mf_mailbox_clear(&m);
     if (ops_finish(d, rc, err) < 0) return -1;
     return mailboxes_get(d, mailbox_id, out, err);
@@ -321,11 +320,12 @@ int ops_conversation_assign(db *d, const mf_actor *a, const char *id, const char
         if (webhook_emit_conversation_assigned(d, m.id, id, user_id, out->assignee_id, "hand") < 0)
             rc = mf_fail(err, 500, "internal", NULL, "cannot record the conversation.assigned event");
         if (rc == 0)
-            rc = ops_audit_json(d, a, m.org_id, user_id ? "conversation.assign" : "conversation.unassign",
-                        "conversation", id,
-                        json_pack("{s:s,s:o,s:o}", "mailbox_id", m.id, "from",
-                                  out->assignee_id[0] ? json_string(out->assignee_id) : json_null(),
-                                  "to", user_id ? json_string(user_id) : json_null()));
+            rc = ops_audit_json(
+                d, a, m.org_id, user_id ? "conversation.assign" : "conversation.unassign",
+                "conversation", id,
+                json_pack("{s:s,s:o,s:o}", "mailbox_id", m.id, "from",
+                          out->assignee_id[0] ? json_string(out->assignee_id) : json_null(), "to",
+                          user_id ? json_string(user_id) : json_null()));
     }
     mf_mailbox_clear(&m);
     if (ops_finish(d, rc, err) < 0) return -1;
@@ -350,9 +350,9 @@ int ops_conversation_status(db *d, const mf_actor *a, const char *id, const char
     int changes = rc == 0 && strcmp(out->status, status) != 0;
     if (changes) rc = conversation_set_status(d, id, status, err);
     if (changes && rc == 0)
-        rc = ops_audit_json(d, a, m.org_id, "conversation.status", "conversation", id,
-                        json_pack("{s:s,s:s,s:s}", "mailbox_id", m.id, "from", out->status, "to",
-                                  status));
+        rc = ops_audit_json(
+            d, a, m.org_id, "conversation.status", "conversation", id,
+            json_pack("{s:s,s:s,s:s}", "mailbox_id", m.id, "from", out->status, "to", status));
     mf_mailbox_clear(&m);
     if (ops_finish(d, rc, err) < 0) return -1;
     return conversations_get(d, id, out, err);
