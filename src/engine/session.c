@@ -7,7 +7,8 @@
  *                 │   │          EXAMINE (read-only, R24) → UIDVALIDITY changed? resync
  *                 │   │          first time: UID SEARCH SINCE <backfill_days ago> → UID FETCH
  *                 │   │                      in batches (BODY.PEEK, R24)
- *                 │   │          later:      UID FETCH <last_uid+1>:*
+ *                 │   │          later:      UID FETCH <last_uid+1>:<UIDNEXT-1> in batches;
+ *                 │   │                      an EXISTS during the round: another round
  *                 │   │        then EXAMINE INBOX and WATCH:
  *                 │   │          IDLE (re-issued every imap_idle_seconds; "* n EXISTS" ends it)
  *                 │   └───────── or, without IDLE, a poll timer of imap_poll_seconds
@@ -22,8 +23,9 @@
  * the next UID FETCH is already on the wire; parsed batches come back to the loop thread and are
  * stored strictly in the order they were fetched, each in one transaction together with the
  * folder's sync state (its highest UID), so what is stored and what the state says never
- * disagree. At most MAX_BATCHES_AHEAD fetched batches wait to be stored (memory stays bounded
- * when parsing or the database is slower than the network). */
+ * disagree. At most MAX_BATCHES_AHEAD fetched batches, and about imap_fetch_bytes of mail, wait
+ * to be stored (memory stays bounded when parsing or the database is slower than the network);
+ * a batch is sized from the last one's average message size (fetch_count). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +93,7 @@ struct session {
     size_t nuids, upos, uids_cap;
     uint32_t max_uid;
     /* new mail: UIDs range_from..range_to (last seen + 1 .. UIDNEXT - 1) still to fetch, in
-     * batches of imap_fetch_batch; range_from 0 = none */
+     * batches of fetch_count(); range_from 0 = none */
     uint32_t range_from, range_to;
     struct pending_msg *pending; /* of the UID FETCH in flight */
     size_t npending, pending_cap;
@@ -572,6 +574,16 @@ static void fetch_done(imap_client *c, imap_status st, const imap_response *r, v
     pump(s);
 }
 
+/* UID FETCH of a UID set: every item a message is stored from, the body cut at
+ * imap_max_message_bytes (a longer message is stored from its start, see on_fetch). */
+static void send_fetch(session *s, const char *uid_set)
+{
+    char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.%ld>)",
+                          uid_set, s->e->app->cfg.imap_max_message_bytes);
+    if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
+    free(cmd);
+}
+
 static void fetch_batch(session *s)
 {
     strbuf set;
@@ -580,27 +592,23 @@ static void fetch_batch(session *s)
     for (i = 0; i < batch && s->upos < s->nuids; i++, s->upos++)
         strbuf_addf(&set, "%s%u", i ? "," : "", s->uids[s->upos]);
     log_debug("sync: %s: fetching %u message(s) of %s", s->address, i, s->folders[s->fi].name);
-    char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.%ld>)", set.buf,
-                          s->e->app->cfg.imap_max_message_bytes);
+    send_fetch(s, set.buf);
     strbuf_release(&set);
-    if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
-    free(cmd);
 }
 
-/* New mail, imap_fetch_batch UIDs at a time like the backfill: a burst of thousands of new
- * messages is stored in short transactions and the other sessions are served in between (one
- * FETCH of all of them held the engine's thread until every one was stored, long enough for
- * other connections' timeouts to fire under load: found by bench/assign). */
+/* New mail, in batches like the backfill: a burst of thousands of new messages is stored in
+ * short transactions and the other sessions are served in between (one FETCH of all of them
+ * held the engine's thread until every one was stored, long enough for other connections'
+ * timeouts to fire under load: found by bench/assign). */
 static void fetch_range(session *s)
 {
     uint32_t from = s->range_from, batch = fetch_count(s);
     uint32_t to = s->range_to - from >= batch ? from + batch - 1 : s->range_to;
     s->range_from = to == UINT32_MAX ? 0 : to + 1;
     log_debug("sync: %s: fetching UIDs %u:%u of %s", s->address, from, to, s->folders[s->fi].name);
-    char *cmd = xasprintf("UID FETCH %u:%u (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.%ld>)", from,
-                          to, s->e->app->cfg.imap_max_message_bytes);
-    if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
-    free(cmd);
+    char set[32];
+    snprintf(set, sizeof(set), "%u:%u", from, to);
+    send_fetch(s, set);
 }
 
 static int cmp_uid(const void *a, const void *b)
@@ -687,10 +695,9 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
         return;
     }
     /* no UIDNEXT from the server: everything after the last seen UID in one FETCH */
-    char *cmd = xasprintf("UID FETCH %lld:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.%ld>)",
-                          (long long)s->fs->last_uid + 1, s->e->app->cfg.imap_max_message_bytes);
-    if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
-    free(cmd);
+    char set[32];
+    snprintf(set, sizeof(set), "%lld:*", (long long)s->fs->last_uid + 1);
+    send_fetch(s, set);
 }
 
 static void examine(session *s, const char *folder, imap_done_cb done)
