@@ -106,26 +106,8 @@ LAB_STARTED=0
 # one still alive with the same start time, and all its descendants, by PID.
 PIDFILE=$TMP/pids
 : >"$PIDFILE"
-starttime() { awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null; }
-track() { echo "$1 $(starttime "$1")" >>"$PIDFILE"; }
-descendants() { # PID: its children, grandchildren, ... (deepest last)
-    local c
-    # shellcheck disable=SC2013 # the file is one line of space-separated PIDs
-    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-        echo "$c"
-        descendants "$c"
-    done
-}
-stop_pid() { # PID: TERM, wait up to 15 s, then KILL
-    local p=$1 i
-    kill -TERM "$p" 2>/dev/null || return 0
-    for ((i = 0; i < 150; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$p" 2>/dev/null; then
-        say "run.sh: pid $p did not stop on SIGTERM; sending SIGKILL"
-        kill -KILL "$p" 2>/dev/null || true
-    fi
-    wait "$p" 2>/dev/null || true
-}
+# shellcheck source=bench/lib/procs.sh
+. "$ROOT/bench/lib/procs.sh" # starttime track descendants stop_pid
 cleanup() {
     local rc=$? p st tree
     trap - EXIT INT TERM
