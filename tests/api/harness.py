@@ -411,6 +411,19 @@ class Env:
         return expect(self.add_mailbox(who, owner_id, address, **extra), 201)
 
 
+def wait(desc, probe, timeout, interval=0.1, shown=900):
+    """Poll probe() -> (done, info) until done or timeout; -> info. Fails with the last info."""
+    deadline = time.time() + timeout
+    while True:
+        done, info = probe()
+        if done:
+            return info
+        if time.time() >= deadline:
+            raise Fail("timed out after %.0f s waiting for %s; last seen: %s"
+                       % (timeout, desc, short(info, shown)))
+        time.sleep(interval)
+
+
 class Suite:
     """Ordered tests printed as TAP. Test functions take the Env."""
 
@@ -421,6 +434,20 @@ class Suite:
     def test(self, name):
         def deco(fn):
             self.tests.append((name, fn))
+            return fn
+        return deco
+
+    def timed(self, name):
+        """Like test(), printing the test's duration as a TAP comment ("# took 1.23 s")."""
+        def deco(fn):
+            def run(env):
+                t0 = time.time()
+                try:
+                    return fn(env)
+                finally:
+                    sys.stdout.write("# took %.2f s\n" % (time.time() - t0))
+                    sys.stdout.flush()
+            self.tests.append((name, run))
             return fn
         return deco
 

@@ -39,24 +39,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
 import harness  # noqa: E402
-from harness import Env, Fail, Suite, check, expect, short  # noqa: E402
+from harness import Env, Fail, Suite, check, expect, short, wait  # noqa: E402
 from lab import Lab, address, message  # noqa: E402
 
 suite = Suite("engine")
 
 
-def timed(name):
-    """suite.test, printing each test's duration as a TAP comment."""
-    def deco(fn):
-        def run(env):
-            t0 = time.time()
-            try:
-                return fn(env)
-            finally:
-                sys.stdout.write("# took %.2f s\n" % (time.time() - t0))
-        suite.tests.append((name, run))
-        return fn
-    return deco
+timed = suite.timed
 
 
 S = types.SimpleNamespace(lab=None, lab2=None, env=None, extra_envs=[], org=None, admin=None,
@@ -76,19 +65,6 @@ PROSPECT = "prospect.test"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def wait(desc, probe, timeout, interval=0.1):
-    """Poll probe() -> (done, info) until done or timeout; -> info. Fails with the last info."""
-    deadline = time.time() + timeout
-    info = None
-    while True:
-        done, info = probe()
-        if done:
-            return info
-        if time.time() >= deadline:
-            raise Fail("timed out after %.0f s waiting for %s; last seen: %s"
-                       % (timeout, desc, short(info, 900)))
-        time.sleep(interval)
 
 
 def bare(mid):

@@ -40,7 +40,8 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
-from harness import Fail, Suite, check, expect, short  # noqa: E402
+import harness  # noqa: E402
+from harness import Suite, check, expect, short  # noqa: E402
 from lab import Lab, address, message, new_passwords, run_lab_suite  # noqa: E402
 
 suite = Suite("invites-lab")
@@ -56,30 +57,11 @@ ENGINE_ENV = {
 USERS = ["support", "ada", "pat"]
 
 
-def timed(name):
-    def deco(fn):
-        def run(env):
-            t0 = time.time()
-            try:
-                return fn(env)
-            finally:
-                sys.stdout.write("# took %.2f s\n" % (time.time() - t0))
-                sys.stdout.flush()
-        suite.tests.append((name, run))
-        return fn
-    return deco
+timed = suite.timed
 
 
 def wait(desc, probe, timeout, interval=0.2):
-    deadline = time.time() + timeout
-    while True:
-        done, info = probe()
-        if done:
-            return info
-        if time.time() >= deadline:
-            raise Fail("timed out after %.0f s waiting for %s; last seen: %s"
-                       % (timeout, desc, short(info, 900)))
-        time.sleep(interval)
+    return harness.wait(desc, probe, timeout, interval)
 
 
 # --- the invitee's side: email and browser -------------------------------------------------

@@ -75,15 +75,7 @@ def test(name):
 
 
 def wait(desc, probe, timeout, interval=0.2):
-    deadline = time.time() + timeout
-    while True:
-        done, info = probe()
-        if done:
-            return info
-        if time.time() >= deadline:
-            raise Fail("timed out after %.0f s waiting for %s; last seen: %s"
-                       % (timeout, desc, short(info, 900)))
-        time.sleep(interval)
+    return harness.wait(desc, probe, timeout, interval)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

@@ -59,25 +59,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
 import harness  # noqa: E402
-from harness import Fail, Suite, check, expect, expect_denied, short  # noqa: E402
+from harness import Fail, Suite, check, expect, expect_denied, short, wait  # noqa: E402
 from lab import POSTFIX_SH, Lab, address, free_base, message, new_passwords, run_lab_suite  # noqa: E402
 
 suite = Suite("send")
 
 
-def timed(name):
-    """suite.test, printing each test's duration as a TAP comment."""
-    def deco(fn):
-        def run(env):
-            t0 = time.time()
-            try:
-                return fn(env)
-            finally:
-                sys.stdout.write("# took %.2f s\n" % (time.time() - t0))
-                sys.stdout.flush()
-        suite.tests.append((name, run))
-        return fn
-    return deco
+timed = suite.timed
 
 
 S = types.SimpleNamespace(lab=None, env=None, org=None, admin=None, passwords={}, sinks=[])
@@ -97,18 +85,6 @@ KILL_CLAIM = 120       # of which the runner may take this many before the kill
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def wait(desc, probe, timeout, interval=0.1):
-    """Poll probe() -> (done, info) until done or timeout; -> info. Fails with the last info."""
-    deadline = time.time() + timeout
-    while True:
-        done, info = probe()
-        if done:
-            return info
-        if time.time() >= deadline:
-            raise Fail("timed out after %.0f s waiting for %s; last seen: %s"
-                       % (timeout, desc, short(info, 900)))
-        time.sleep(interval)
 
 
 def bare(mid):

@@ -39,25 +39,14 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
-from harness import Fail, Suite, check, expect, short  # noqa: E402
+import harness  # noqa: E402
+from harness import Suite, check, expect, short  # noqa: E402
 from lab import Lab, address, message, new_passwords, run_lab_suite  # noqa: E402
 
 suite = Suite("shared")
 
 
-def timed(name):
-    """suite.test, printing each test's duration as a TAP comment."""
-    def deco(fn):
-        def run(env):
-            t0 = time.time()
-            try:
-                return fn(env)
-            finally:
-                sys.stdout.write("# took %.2f s\n" % (time.time() - t0))
-                sys.stdout.flush()
-        suite.tests.append((name, run))
-        return fn
-    return deco
+timed = suite.timed
 
 
 S = types.SimpleNamespace(lab=None, env=None, passwords={})
@@ -76,16 +65,9 @@ USERS = ["support"] + CUSTOMERS
 
 # --- helpers -------------------------------------------------------------------------------
 
+
 def wait(desc, probe, timeout, interval=0.2):
-    deadline = time.time() + timeout
-    while True:
-        done, info = probe()
-        if done:
-            return info
-        if time.time() >= deadline:
-            raise Fail("timed out after %.0f s waiting for %s; last seen: %s"
-                       % (timeout, desc, short(info, 900)))
-        time.sleep(interval)
+    return harness.wait(desc, probe, timeout, interval)
 
 
 def bare(mid):

@@ -33,7 +33,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
-from harness import Env, Fail, Suite, check, expect, short  # noqa: E402
+import harness  # noqa: E402
+from harness import Env, Suite, check, expect  # noqa: E402
 from lab import Lab, address  # noqa: E402
 
 suite = Suite("shutdown")
@@ -141,17 +142,9 @@ class FakeServer:
 
 # --- helpers -------------------------------------------------------------------------------
 
+
 def wait(desc, probe, timeout, interval=0.05):
-    deadline = time.time() + timeout
-    info = None
-    while True:
-        done, info = probe()
-        if done:
-            return info
-        if time.time() >= deadline:
-            raise Fail("timed out after %.0f s waiting for %s; last seen: %s"
-                       % (timeout, desc, short(info, 600)))
-        time.sleep(interval)
+    return harness.wait(desc, probe, timeout, interval, shown=600)
 
 
 def server(mode):

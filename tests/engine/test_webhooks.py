@@ -34,7 +34,7 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
-from harness import Fail, Suite, check, expect, short  # noqa: E402
+from harness import Fail, Suite, check, expect, short, wait  # noqa: E402
 from lab import Lab, address, message, new_passwords, run_lab_suite  # noqa: E402
 from webhook_receiver import Receiver, verify  # noqa: E402
 
@@ -58,29 +58,7 @@ ENGINE_ENV = {
 }
 
 
-def timed(name):
-    def deco(fn):
-        def run(env):
-            t0 = time.time()
-            try:
-                return fn(env)
-            finally:
-                sys.stdout.write("# took %.2f s\n" % (time.time() - t0))
-        suite.tests.append((name, run))
-        return fn
-    return deco
-
-
-def wait(desc, probe, timeout, interval=0.1):
-    deadline = time.time() + timeout
-    while True:
-        done, info = probe()
-        if done:
-            return info
-        if time.time() >= deadline:
-            raise Fail("timed out after %.0f s waiting for %s; last seen: %s"
-                       % (timeout, desc, short(info, 900)))
-        time.sleep(interval)
+timed = suite.timed
 
 
 def rfc2822(days_ago=0.0):
