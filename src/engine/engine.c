@@ -198,7 +198,8 @@ static void shut_down(engine *e)
     sender_free(&e->sender);
     for (size_t i = 0; i < e->nsessions; i++) session_free(&e->sessions[i]);
     e->nsessions = 0;
-    work_pool_free(&e->parse_pool); /* after the sessions: their batches are only freed */
+    work_pool_free(&e->parse_pool);
+    work_pool_free(&e->store_pool); /* after the sessions: their batches are only freed */
     lease_keeper_free(&e->leases); /* nothing of ours runs any more: others may take over */
 }
 
@@ -275,6 +276,9 @@ engine *engine_start(mf_app *app, mf_error *err)
     if (!e->dns) log_warnx("engine: no asynchronous DNS (evdns); host names are resolved by "
                            "blocking lookups on the engine's thread");
     e->parse_pool = work_pool_new(e->base, app->cfg.parse_threads);
+    /* one store thread, so batches are stored in fetch order; none (on the loop) when parsing
+     * runs on the loop too */
+    e->store_pool = work_pool_new(e->base, app->cfg.parse_threads > 0 ? 1 : 0);
     e->wake_ev = event_new(e->base, -1, 0, on_wake, e);
     e->api_wake_ev = event_new(e->base, -1, 0, on_api_wake, e);
     e->outbox_wake_ev = event_new(e->base, -1, 0, on_outbox_wake, e);
@@ -291,6 +295,7 @@ engine *engine_start(mf_app *app, mf_error *err)
     if (d0 && db_kind(d0) != DB_POSTGRES) sender_recover(e);
     if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
         work_pool_free(&e->parse_pool);
+        work_pool_free(&e->store_pool);
         event_free(e->slot_ev);
         event_free(e->trim_ev);
         event_free(e->api_wake_ev);
@@ -334,6 +339,7 @@ void engine_stop(engine **ep)
         pthread_join(e->thread, NULL);
     }
     work_pool_free(&e->parse_pool);
+    work_pool_free(&e->store_pool);
     event_free(e->wake_ev);
     event_free(e->api_wake_ev);
     event_free(e->outbox_wake_ev);

@@ -29,6 +29,7 @@ struct engine {
     struct webhook_worker *webhooks; /* webhook deliveries, its own thread (webhook_worker.c) */
     struct assign_alerts *assign_alerts; /* the unassigned-conversation alert (assign.c, R21) */
     struct work_pool *parse_pool; /* parses fetched messages off the loop (work_pool.c) */
+    struct work_pool *store_pool; /* one thread: stores parsed batches in order (session.c) */
     int connecting;               /* sessions holding a connect slot */
     struct event *slot_ev;        /* starts sessions waiting for a slot */
     struct event *trim_ev;        /* malloc_trim once a burst of sessions has settled */

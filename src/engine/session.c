@@ -19,13 +19,16 @@
  * The connection never changes the mailbox: EXAMINE and BODY.PEEK only, no STORE, EXPUNGE,
  * COPY or flag changes (R24). One connection per mailbox.
  *
- * A fetched batch is parsed on the engine's work pool (GMime is most of an import's CPU) while
- * the next UID FETCH is already on the wire; parsed batches come back to the loop thread and are
- * stored strictly in the order they were fetched, each in one transaction together with the
- * folder's sync state (its highest UID), so what is stored and what the state says never
- * disagree. At most MAX_BATCHES_AHEAD fetched batches, and about imap_fetch_bytes of mail, wait
- * to be stored (memory stays bounded when parsing or the database is slower than the network);
- * a batch is sized from the last one's average message size (fetch_count). */
+ * A fetched batch is parsed on the engine's parse pool (GMime is most of an import's CPU) while
+ * the next UID FETCH is already on the wire; parsed batches are then stored by the engine's
+ * store thread (its own database connection), strictly in the order they were fetched, each in
+ * one transaction together with the folder's sync state (its highest UID), so what is stored and
+ * what the state says never disagree. The loop thread only reads and hands on: it keeps reading
+ * the server while earlier batches are parsed and stored (bench/sync: with the store on the
+ * loop, the server waited while a batch was written and the parse thread waited for the next).
+ * At most MAX_BATCHES_AHEAD fetched batches, and about imap_fetch_bytes of mail, wait to be
+ * stored (memory stays bounded when parsing or the database is slower than the network); a
+ * batch is sized from the last one's average message size (fetch_count). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +61,9 @@ enum session_state {
 enum timer_purpose { T_NONE, T_RETRY, T_IDLE, T_POLL };
 
 #define MAX_FOLDERS 2
-/* Fetched batches not yet stored: one per parse thread, plus one ready to be stored. */
-#define MAX_BATCHES_AHEAD(e) ((size_t)((e)->app->cfg.parse_threads > 0 ? (e)->app->cfg.parse_threads + 1 : 2))
+/* Fetched batches not yet stored: one per parse thread, one being stored and a few waiting
+ * for either (the byte bound of pump() holds their memory). */
+#define MAX_BATCHES_AHEAD(e) ((size_t)((e)->app->cfg.parse_threads > 0 ? (e)->app->cfg.parse_threads + 4 : 2))
 
 struct sync_batch;
 
@@ -246,16 +250,29 @@ typedef struct pending_msg {
     char *parse_error;
 } pending_msg;
 
-/* A completed UID FETCH's messages on their way through the work pool to the store. */
+/* Where a batch is: in the parse pool, back from it, or in the store pool. */
+enum batch_stage { B_PARSING, B_PARSED, B_STORING };
+
+/* A completed UID FETCH's messages on their way through the parse pool and the store thread.
+ * What the store needs is the batch's own (the session may go away while it is stored). */
 typedef struct sync_batch {
-    work_job job; /* first: the pool hands back &job */
+    work_job job; /* first: the pools hand back &job */
     session *s;   /* NULL once the session let go of it (the batch is then only freed) */
+    engine *e;
     struct sync_batch *next;
     pending_msg *msgs;
     size_t n;
     uint64_t bytes; /* raw message bytes */
-    bool parsed;
+    enum batch_stage stage;
+    char mailbox_id[MF_ID_LEN];
+    char *address;
+    mf_folder_state fs; /* the folder's state when fetched; the store moves its last_uid */
+    /* the store's outcome, read by the loop thread in batch_stored() */
+    bool store_ok;
+    int stored;
 } sync_batch;
+
+static void free_batch(sync_batch *b);
 
 static void free_msgs(pending_msg *msgs, size_t n)
 {
@@ -265,6 +282,13 @@ static void free_msgs(pending_msg *msgs, size_t n)
         free(msgs[i].parse_error);
     }
     free(msgs);
+}
+
+static void free_batch(sync_batch *b)
+{
+    free_msgs(b->msgs, b->n);
+    free(b->address);
+    free(b);
 }
 
 static void on_fetch(session *s, const imap_arg *list)
@@ -318,8 +342,9 @@ static void drop_pending(session *s)
     s->npending = s->pending_cap = 0;
 }
 
-/* The session lets go of its batches: those still in the work pool are freed when they come
- * back (batch_parsed), the others now. */
+/* The session lets go of its batches: those still in a pool are freed when they come back
+ * (batch_parsed, batch_stored), the others now. A batch being stored is still committed: its
+ * messages are stored once whatever the session does next (dedupe_key). */
 static void drop_batches(session *s)
 {
     sync_batch *b = s->batches;
@@ -327,10 +352,7 @@ static void drop_batches(session *s)
         sync_batch *next = b->next;
         b->s = NULL;
         b->next = NULL;
-        if (b->parsed) {
-            free_msgs(b->msgs, b->n);
-            free(b);
-        }
+        if (b->stage == B_PARSED) free_batch(b);
         b = next;
     }
     s->batches = NULL;
@@ -350,15 +372,19 @@ static void batch_parse(work_job *j)
     }
 }
 
-/* Store one parsed batch: classify, thread and store every message, count them in the
- * mailbox's progress and move the folder's last UID, all in one transaction. */
-static void store_batch(session *s, sync_batch *b)
+/* On the store thread (its own database connection): classify, thread and store every message
+ * of the batch, count them in the mailbox's progress and move the folder's last UID, all in one
+ * transaction. No session state: the batch holds what it needs. */
+static void batch_store(work_job *j)
 {
-    db *d = engine_db(s->e);
+    sync_batch *b = (sync_batch *)j;
+    b->store_ok = false;
+    b->stored = 0;
+    db *d = engine_db(b->e);
     mf_error err;
     if (!d || db_begin(d, &err) < 0) return;
     int stored = 0;
-    int64_t top = s->fs->last_uid;
+    int64_t top = b->fs.last_uid;
     for (size_t i = 0; i < b->n; i++) {
         pending_msg *m = &b->msgs[i];
         if (m->src.uid > top) top = m->src.uid;
@@ -370,41 +396,63 @@ static void store_batch(session *s, sync_batch *b)
         }
         if (ingest_parsed(d, &m->src, m->raw, m->len, m->parsed) == 1) stored++;
     }
-    mf_folder_state fs = *s->fs;
-    fs.last_uid = top; /* UIDs are fetched in ascending order: every one up to top is in */
-    int rc = mailboxes_add_imported(d, s->id, stored, &err);
-    if (rc == 0) rc = folder_state_put(d, s->id, &fs, &err);
+    b->fs.last_uid = top; /* UIDs are fetched in ascending order: every one up to top is in */
+    int rc = mailboxes_add_imported(d, b->mailbox_id, stored, &err);
+    if (rc == 0) rc = folder_state_put(d, b->mailbox_id, &b->fs, &err);
     if (rc < 0 || db_commit(d, &err) < 0) {
         db_rollback(d);
-        log_errorx("sync: %s: cannot store a batch: %s", s->address, err.message);
+        log_errorx("sync: %s: cannot store a batch: %s", b->address, err.message);
         return;
     }
-    s->fs->last_uid = top;
-    s->stored_round += stored;
+    b->store_ok = true;
+    b->stored = stored;
 }
 
 static void pump(session *s);
 
-/* Loop thread: a batch is back from the pool. Store the ones at the head, in fetch order. */
+/* Loop thread: a batch is stored (or its store was skipped: the engine stops). */
+static void batch_stored(work_job *j)
+{
+    sync_batch *b = (sync_batch *)j;
+    session *s = b->s;
+    if (!s) { /* the session went away */
+        free_batch(b);
+        return;
+    }
+    sync_batch **pp = &s->batches; /* the head: the store thread keeps the fetch order */
+    while (*pp && *pp != b) pp = &(*pp)->next;
+    if (*pp) {
+        *pp = b->next;
+        if (!b->next) s->batches_tail = pp;
+    }
+    s->nbatches--;
+    s->held_bytes -= b->bytes;
+    if (b->store_ok && !j->skipped) {
+        if (b->fs.last_uid > s->fs->last_uid) s->fs->last_uid = b->fs.last_uid;
+        s->stored_round += b->stored;
+    }
+    free_batch(b);
+    pump(s);
+}
+
+/* Loop thread: a batch is back from the parse pool. Hand the parsed ones at the head to the
+ * store thread, in fetch order. */
 static void batch_parsed(work_job *j)
 {
     sync_batch *b = (sync_batch *)j;
     session *s = b->s;
-    b->parsed = true;
+    b->stage = B_PARSED;
     if (!s) { /* the session went away */
-        free_msgs(b->msgs, b->n);
-        free(b);
+        free_batch(b);
         return;
     }
-    while (s->batches && s->batches->parsed) {
-        sync_batch *h = s->batches;
-        s->batches = h->next;
-        if (!s->batches) s->batches_tail = &s->batches;
-        s->nbatches--;
-        s->held_bytes -= h->bytes;
-        store_batch(s, h);
-        free_msgs(h->msgs, h->n);
-        free(h);
+    for (sync_batch *h = s->batches; h && h->stage != B_PARSING; h = h->next) {
+        if (h->stage == B_STORING) continue;
+        h->stage = B_STORING;
+        h->job.work = batch_store;
+        h->job.done = batch_stored;
+        h->job.skipped = false;
+        work_pool_submit(s->e->store_pool, &h->job);
     }
     pump(s);
 }
@@ -417,9 +465,20 @@ static void submit_pending(session *s)
     b->job.work = batch_parse;
     b->job.done = batch_parsed;
     b->s = s;
+    b->e = s->e;
+    b->stage = B_PARSING;
     b->msgs = s->pending;
     b->n = s->npending;
-    for (size_t i = 0; i < b->n; i++) b->bytes += b->msgs[i].len;
+    snprintf(b->mailbox_id, sizeof(b->mailbox_id), "%s", s->id);
+    b->address = xstrdup(s->address);
+    b->fs = *s->fs;
+    for (size_t i = 0; i < b->n; i++) {
+        b->bytes += b->msgs[i].len;
+        b->msgs[i].src.mailbox_id = b->mailbox_id; /* the batch's own: see sync_batch */
+        b->msgs[i].src.mailbox_address = b->address;
+        b->msgs[i].src.folder = b->fs.folder;
+        b->msgs[i].src.role = b->fs.role;
+    }
     s->held_bytes += b->bytes;
     /* the next FETCH holds about imap_fetch_bytes at this batch's average message size */
     uint64_t avg = b->bytes / b->n + 1, cap = (uint64_t)s->e->app->cfg.imap_fetch_bytes;
