@@ -197,37 +197,36 @@ static void defuse_charsets(char *buf, size_t len)
     defuse_scan(buf, len, buf);
 }
 
-/* ---- trace headers ----------------------------------------------------------------------- */
+/* ---- top-level fields GMime sees --------------------------------------------------------- */
 
-/* Top-level fields this parser never reads and that real mail carries many of (every relay
- * adds Received, signers add DKIM/ARC, Exchange adds dozens of X-MS-*): GMime would build an
- * object for each (allocation, unfolding, teardown: the per-field objects are most of GMime's
- * parse cost in bench/sync). Matched by name, case-insensitive; an entry ending in '*' is a
- * prefix. The two X-MS-Exchange-* markers R23 reads (take_markers) are not matched by it. */
-static const char *const dropped_fields[] = {
-    "Received",          "DKIM-Signature",  "X-Google-DKIM-Signature", "ARC-*",
-    "Authentication-Results", "Received-SPF", "X-Received",     "Delivered-To",
-    "X-Mailer",          "User-Agent",      "X-Spam-*",         "X-Forefront-*",
-    "X-Microsoft-Antispam*", "X-MS-Has-Attach", "X-MS-TNEF-Correlator", "X-MS-Office365-*",
-    "X-MS-Exchange-Transport-*", "X-MS-Exchange-CrossTenant-*", "X-MS-Exchange-Organization-*",
-    "X-MS-Exchange-AntiSpam-*", "X-Originating-IP", "Thread-Index", "Thread-Topic",
-    "X-Gm-Message-State", "X-Google-Smtp-Source", "X-Virus-Scanned", "X-Originatororg",
-    "X-AntiAbuse",       "X-Proofpoint-*",  "X-Mimecast-*",     "X-ME-*",
+/* The top-level fields this parser reads (parse_message, take_markers) and the ones GMime needs
+ * for the MIME structure (MIME-Version, Content-*). Every other field is dropped before GMime
+ * sees the message: real mail carries dozens this parser never reads (every relay adds
+ * Received, signers add DKIM/ARC, Exchange adds X-MS-*, lists add List-*), and GMime would build
+ * an object for each (allocation, unfolding, decoding, teardown: the per-field objects were most
+ * of GMime's parse cost in bench/sync). Matched by name, case-insensitive; an entry ending in
+ * '*' is a prefix. Whoever reads a new top-level field in this file adds it here (the unit test
+ * test_R23_parse_keeps_read_fields (tests/mail) checks each one reaches GMime). */
+static const char *const kept_fields[] = {
+    "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+    "MIME-Version", "Content-*", "Return-Path", "Auto-Submitted", "X-Autoreply", "X-Autorespond",
+    "Precedence", "X-Auto-Response-Suppress", "X-MS-Exchange-Inbox-Rules-Loop",
+    "X-MS-Exchange-Generated-Message-Source", "X-Failed-Recipients",
 };
 
 static int is_dropped_field(const char *name, size_t n)
 {
-    if (!strchr("RrDdAaXxUuTt", name[0])) return 0; /* the first letters of the list */
-    for (size_t i = 0; i < sizeof(dropped_fields) / sizeof(dropped_fields[0]); i++) {
-        const char *d = dropped_fields[i];
-        size_t dl = strlen(d);
-        if (d[dl - 1] == '*') {
-            if (n >= dl - 1 && g_ascii_strncasecmp(name, d, dl - 1) == 0) return 1;
-        } else if (n == dl && g_ascii_strncasecmp(name, d, n) == 0) {
-            return 1;
+    for (size_t i = 0; i < sizeof(kept_fields) / sizeof(kept_fields[0]); i++) {
+        const char *k = kept_fields[i];
+        if (g_ascii_tolower(k[0]) != g_ascii_tolower(name[0])) continue;
+        size_t kl = strlen(k);
+        if (k[kl - 1] == '*') {
+            if (n >= kl - 1 && g_ascii_strncasecmp(name, k, kl - 1) == 0) return 0;
+        } else if (n == kl && g_ascii_strncasecmp(name, k, n) == 0) {
+            return 0;
         }
     }
-    return 0;
+    return 1;
 }
 
 /* The message without its dropped top-level fields: a new g_malloc'ed copy (*out_len bytes),
@@ -236,7 +235,7 @@ static int is_dropped_field(const char *name, size_t n)
  * lines, each line ending in '\n'; at the first other line (the blank line ending the header
  * block, an mbox "From " line, junk) the rest is kept as it is, so GMime sees everything it
  * would have seen except whole well-formed fields that no one reads. */
-static char *drop_trace_fields(const char *buf, size_t len, size_t *out_len)
+static char *drop_unread_fields(const char *buf, size_t len, size_t *out_len)
 {
     char *out = NULL;
     size_t o = 0, kept_from = 0, p = 0;
@@ -1205,7 +1204,7 @@ int message_parse(const void *data, size_t len, message_parsed **out, mf_error *
      * GMime reads them), or a copy when unknown charset names had to be defused. The stream
      * and every part's content substream are gone before the array is let go. */
     size_t n = len;
-    char *copy = len ? drop_trace_fields(data, len, &n) : NULL;
+    char *copy = len ? drop_unread_fields(data, len, &n) : NULL;
     if (copy) defuse_scan(copy, n, copy);
     else if (len) copy = defuse_scan(data, len, NULL);
     GByteArray *bytes = g_byte_array_new_take((guint8 *)(copy ? copy : (char *)data), n);

@@ -632,6 +632,78 @@ static void test_R23_parse_trace_fields_dropped_markers_kept(void **state)
     message_parsed_free(&f);
 }
 
+/* Only the top-level fields the parser reads reach GMime (kept_fields in message_parse.c): every
+ * field it reads is still read, in any letter case, among fields it drops (List-*, X-Mailer,
+ * Reply-To, made-up X- fields), and a multipart body still parses (Content-* and MIME-Version
+ * are kept). */
+static void test_R23_parse_keeps_read_fields(void **state)
+{
+    (void)state;
+    static const char raw[] =
+        "Return-Path: <>\n"
+        "List-Unsubscribe: <mailto:u@list.example>\n"
+        "FROM: Ann Example <ann@b.example>\n"
+        "X-Mailer: Something 1.0\n"
+        "to: Bob <bob@ours.example>, carl@ours.example\n"
+        "Cc: dora@ours.example\n"
+        "Reply-To: other@b.example\n"
+        "Subject: =?utf-8?Q?R=C3=BCckmeldung?=\n"
+        "Date: Tue, 01 Dec 2026 09:30:00 +0000\n"
+        "Message-ID: <m1@b.example>\n"
+        "In-Reply-To: <ours1@ours.example>\n"
+        "References: <ours0@ours.example>\n <ours1@ours.example>\n"
+        "X-Made-Up: yes\n"
+        "auto-submitted: auto-replied\n"
+        "X-Autoreply: yes\n"
+        "X-Autorespond: yes\n"
+        "Precedence: auto_reply\n"
+        "X-Auto-Response-Suppress: All\n"
+        "X-MS-Exchange-Inbox-Rules-Loop: ann@b.example\n"
+        "X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent\n"
+        "X-Failed-Recipients: x@y.example\n"
+        "Mime-Version: 1.0\n"
+        "content-type: multipart/alternative; boundary=\"BB\"\n"
+        "\n"
+        "--BB\n"
+        "Content-Type: text/plain; charset=iso-8859-1\n"
+        "Content-Transfer-Encoding: quoted-printable\n"
+        "\n"
+        "Gr=FC=DFe\n"
+        "--BB\n"
+        "Content-Type: text/html\n"
+        "\n"
+        "<p>html</p>\n"
+        "--BB--\n";
+    message_parsed *m = parse_bytes(raw, sizeof(raw) - 1);
+    assert_int_equal(m->malformed, 0);
+    assert_string_equal(m->from.addr, "ann@b.example");
+    assert_string_equal(m->from.name, "Ann Example");
+    assert_int_equal(m->n_to, 2);
+    assert_string_equal(m->to[0].addr, "bob@ours.example");
+    assert_string_equal(m->to[1].addr, "carl@ours.example");
+    assert_int_equal(m->n_cc, 1);
+    assert_string_equal(m->cc[0].addr, "dora@ours.example");
+    assert_string_equal(m->subject, "R\xC3\xBC" "ckmeldung");
+    assert_int_equal(m->date, 1796117400); /* 2026-12-01T09:30:00Z */
+    assert_string_equal(m->message_id, "m1@b.example");
+    assert_string_equal(m->in_reply_to, "ours1@ours.example");
+    assert_int_equal(m->n_references, 2);
+    assert_string_equal(m->references[1], "ours1@ours.example");
+    assert_string_equal(m->markers.auto_submitted, "auto-replied");
+    assert_string_equal(m->markers.x_autoreply, "yes");
+    assert_string_equal(m->markers.x_autorespond, "yes");
+    assert_string_equal(m->markers.precedence, "auto_reply");
+    assert_string_equal(m->markers.x_auto_response_suppress, "All");
+    assert_string_equal(m->markers.x_ms_inbox_rules_loop, "ann@b.example");
+    assert_string_equal(m->markers.x_ms_generated_message_source, "Mailbox Rules Agent");
+    assert_string_equal(m->markers.x_failed_recipients, "x@y.example");
+    assert_int_equal(m->markers.return_path_empty, 1);
+    assert_string_equal(m->markers.content_type, "multipart/alternative; boundary=\"BB\"");
+    assert_string_equal(m->body, "Gr\xC3\xBC\xC3\x9F" "e"); /* the text/plain part, QP + latin-1 */
+    assert_int_equal(m->body_from_html, 0);
+    message_parsed_free(&m);
+}
+
 /* clean_append copies printable ASCII eight bytes at a time: controls, spaces and UTF-8 at
  * every offset of such a word are still seen (body: controls dropped, CRLF -> LF; subject:
  * spaces collapsed), and so are runs shorter than eight bytes at the end. */
@@ -872,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_parse_nul_and_controls_in_body),
         cmocka_unit_test(test_parse_attachment_is_not_the_body),
         cmocka_unit_test(test_R23_parse_trace_fields_dropped_markers_kept),
+        cmocka_unit_test(test_R23_parse_keeps_read_fields),
         cmocka_unit_test(test_parse_clean_text_at_every_offset),
         cmocka_unit_test(test_parse_snippet_white_space),
         cmocka_unit_test(test_parse_body_truncated_on_char_boundary),
