@@ -20,7 +20,7 @@ done
 
 pkgs=(build-essential meson ninja-build pkg-config python3
       libsodium-dev libjansson-dev libsqlite3-dev libpq-dev libmicrohttpd-dev
-      libevent-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev sqlite3 curl ca-certificates tzdata)
+      libevent-dev libssl-dev libcurl4-openssl-dev libgmime-3.0-dev libmimalloc-dev sqlite3 curl ca-certificates tzdata)
 if [ "$test" = 1 ]; then
   # chromium + nodejs: the console's end-to-end tests (playwright-core from npm, tests/e2e)
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev postgresql wrk nginx-light chromium nodejs)
