@@ -39,20 +39,24 @@ static int exists_by_key(db *d, const char *mailbox_id, const char *key, mf_erro
     return rc == DB_ERROR ? -1 : rc == DB_ROW;
 }
 
-/* The conversation of a message of this mailbox with Message-ID id: 1 found, 0 not, -1. */
+/* The conversation of a message of this mailbox with Message-ID id: 1 found, 0 not, -1. Looked
+ * up by its dedupe key "<id>" (UNIQUE (mailbox_id, dedupe_key)): a message with a Message-ID
+ * always has that key, and migration 0017 dropped the second index on (mailbox_id, message_id)
+ * that every stored message paid for. */
 static int conversation_of(db *d, const char *mailbox_id, const char *id, char out[MF_ID_LEN],
                            mf_error *err)
 {
     if (!id || !*id) return 0;
     db_stmt *st = db_prepare(
-        d, "SELECT conversation_id FROM messages WHERE mailbox_id = ? AND message_id = ? LIMIT 1",
-        err);
+        d, "SELECT conversation_id FROM messages WHERE mailbox_id = ? AND dedupe_key = ?", err);
     if (!st) return -1;
+    char *key = xasprintf("<%s>", id);
     db_bind_text(st, 1, mailbox_id);
-    db_bind_text(st, 2, id);
+    db_bind_text(st, 2, key);
     int rc = db_step(st);
     if (rc == DB_ROW) store_copy(out, MF_ID_LEN, st, 0);
     db_finalize(&st);
+    free(key);
     return rc == DB_ERROR ? -1 : rc == DB_ROW;
 }
 
@@ -213,23 +217,32 @@ int mailboxes_add_imported(db *d, const char *mailbox_id, int64_t n, mf_error *e
     return rc;
 }
 
+/* Read through the partial index messages_outbound (migration 0017: only sent messages, so a
+ * lookup of an id we never sent, the usual case for the References of inbound mail, reads one
+ * near-empty index page). Rows of this mailbox win over the owner's other mailboxes: chosen
+ * here rather than by ORDER BY, which made SQLite build a sorter for every lookup. */
 int messages_find_outbound(db *d, const char *mailbox_id, const char *message_id,
                            char out_id[MF_ID_LEN], mf_error *err)
 {
     db_stmt *st = db_prepare(
         d,
-        "SELECT m.id FROM messages m WHERE m.message_id = ? AND m.direction = 'out' AND "
-        "m.mailbox_id IN (SELECT b.id FROM mailboxes b WHERE b.owner_id = (SELECT owner_id FROM "
-        "mailboxes WHERE id = ?)) ORDER BY CASE WHEN m.mailbox_id = ? THEN 0 ELSE 1 END LIMIT 1",
+        "SELECT m.id, m.mailbox_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+        "WHERE m.message_id = ? AND m.direction = 'out' AND "
+        "b.owner_id = (SELECT owner_id FROM mailboxes WHERE id = ?)",
         err);
     if (!st) return -1;
     db_bind_text(st, 1, message_id);
     db_bind_text(st, 2, mailbox_id);
-    db_bind_text(st, 3, mailbox_id);
-    int rc = db_step(st);
-    if (rc == DB_ROW) store_copy(out_id, MF_ID_LEN, st, 0);
+    int rc, found = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        const char *mb = db_col_text(st, 1);
+        int own = mb && strcmp(mb, mailbox_id) == 0;
+        if (!found || own) store_copy(out_id, MF_ID_LEN, st, 0);
+        found = 1;
+        if (own) break;
+    }
     db_finalize(&st);
-    return rc == DB_ERROR ? -1 : rc == DB_ROW;
+    return rc == DB_ERROR ? -1 : found;
 }
 
 int folder_state_get(db *d, const char *mailbox_id, const char *folder, const char *role,
