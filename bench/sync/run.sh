@@ -176,6 +176,9 @@ CLK_TCK=$(getconf CLK_TCK)
 cpu_seconds() { # PID: user+system CPU seconds so far
     awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat"
 }
+written_bytes() { # PID: bytes it passed to write/pwrite so far (wchar: page cache included)
+    awk '$1 == "wchar:" { print $2 }' "/proc/$1/io"
+}
 status_kb() { # PID FIELD
     awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
@@ -225,14 +228,16 @@ EOF
         stat_pid=$!
         sleep 0.5
     fi
-    local rss0 cpu0
+    local rss0 cpu0 wr0
     rss0=$(status_kb "$pid" VmRSS)
     cpu0=$(cpu_seconds "$pid")
+    wr0=$(written_bytes "$pid")
     out=$(timeout "$RUN_TIMEOUT" python3 "$HERE/mf.py" import "http://127.0.0.1:$port" "$token" \
         "$user" "$USER_EMAIL" "$USER_PASS" \
         "{\"host\":\"127.0.0.1\",\"port\":$IMAP_PORT,\"security\":\"none\"}" "$N" "$RUN_TIMEOUT") || rc=$?
-    local cpu1 hwm rss1
+    local cpu1 hwm rss1 wr1
     cpu1=$(cpu_seconds "$pid")
+    wr1=$(written_bytes "$pid")
     hwm=$(status_kb "$pid" VmHWM)
     rss1=$(status_kb "$pid" VmRSS)
     if [[ -n $perf_pid ]]; then
@@ -248,11 +253,12 @@ EOF
         tail -n 20 "$d/serve.log" >&2
         return 1
     fi
-    python3 - "$out" "$cpu0" "$cpu1" "$rss0" "$rss1" "$hwm" "$dbsize" >"$RES/mailfleet-$label.json" <<'PY'
+    python3 - "$out" "$cpu0" "$cpu1" "$rss0" "$rss1" "$hwm" "$dbsize" "$((wr1 - wr0))" >"$RES/mailfleet-$label.json" <<'PY'
 import json, sys
 o = json.loads(sys.argv[1])
 o.update(cpu_seconds=round(float(sys.argv[3]) - float(sys.argv[2]), 2), rss_before_kb=int(sys.argv[4]),
-         rss_after_kb=int(sys.argv[5]), hwm_kb=int(sys.argv[6]), data_dir_bytes=int(sys.argv[7]))
+         rss_after_kb=int(sys.argv[5]), hwm_kb=int(sys.argv[6]), data_dir_bytes=int(sys.argv[7]),
+         written_bytes=int(sys.argv[8]))
 print(json.dumps(o))
 PY
     rm -rf "$d"

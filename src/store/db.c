@@ -33,6 +33,14 @@ db_stmt *db_prepare(db *d, const char *sql, mf_error *err)
     return st;
 }
 
+db_stmt *db_prepare_unchecked(db *d, const char *sql, mf_error *err)
+{
+    if (!d->v->prepare_unchecked) return db_prepare(d, sql, err);
+    db_stmt *st = d->v->prepare_unchecked(d, sql, err);
+    if (st) st->err = err;
+    return st;
+}
+
 void db_bind_text(db_stmt *st, int idx, const char *v)
 {
     if (!v) st->d->v->bind_null(st, idx);

@@ -10,10 +10,12 @@
 /* Prepared statements are kept per connection and reused by their SQL text: parsing SQL was
  * the largest single cost of a write request (measured with perf). */
 #define SQ_CACHE 96
+_Static_assert(SQ_CACHE < 256, "sq_db.hint holds a slot number + 1 in an unsigned char");
 typedef struct sq_cached {
     char *sql;
     sqlite3_stmt *s;
     int in_use;
+    int unchecked; /* compiled without CHECK constraints (db_prepare_unchecked) */
     unsigned long last_used;
 } sq_cached;
 
@@ -68,7 +70,17 @@ typedef struct sq_db {
     uint64_t version;
     sq_cached cache[SQ_CACHE];
     unsigned long tick;
+    /* the cache slot (+1) last used for an SQL text at this address, by a hash of the address:
+     * most SQL is a string literal, so a lookup usually ends at one strcmp instead of a pass
+     * over the whole cache (bench/sync: ~10 lookups per stored message) */
+    unsigned char hint[256];
 } sq_db;
+
+static unsigned sq_hint_of(const char *sql)
+{
+    uintptr_t p = (uintptr_t)sql;
+    return (unsigned)((p >> 3) ^ (p >> 11)) & 255;
+}
 
 typedef struct sq_stmt {
     struct db_stmt base;
@@ -95,8 +107,19 @@ static int sq_fail(sqlite3 *h, mf_error *err, const char *what)
  * (cache_size) was measured too and cost more CPU than it saved (docs/benchmarks.md). */
 #define WAL_CHECKPOINT_PAGES "8000"
 
+/* SQLite's memory statistics (sqlite3_memory_used, never read here) take a global mutex on
+ * every allocation, about 70 of them per stored message (bench/sync: 5 % of the instructions
+ * of storing it). Off before SQLite initialises, i.e. before the first connection opens; a
+ * no-op (SQLITE_MISUSE) should something have initialised it already. */
+static pthread_once_t sq_config_once = PTHREAD_ONCE_INIT;
+static void sq_config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const char *path, db **out, mf_error *err)
 {
+    pthread_once(&sq_config_once, sq_config);
     sqlite3 *h = NULL;
     int rc = sqlite3_open_v2(path, &h,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -236,27 +259,51 @@ static void sq_close(db *base)
     free(d);
 }
 
-static db_stmt *sq_prepare(db *base, const char *sql, mf_error *err)
+/* Compile sql without the CHECK constraints of the tables it writes (db_prepare_unchecked).
+ * SQLite reads its ignore_check_constraints flag while it compiles a statement, and a flag
+ * PRAGMA sets the flag while it is compiled itself; running one would also expire every
+ * prepared statement of the connection (this one included, which would then be compiled
+ * again with the checks). So the two PRAGMAs are only prepared, never run. Should SQLite ever
+ * set the flag at run time instead, the statement keeps its checks: slower, never wrong. The
+ * same holds when SQLite compiles it again after a schema change. */
+static int sq_prepare_unchecked_stmt(sqlite3 *h, const char *sql, sqlite3_stmt **out)
+{
+    sqlite3_stmt *flag = NULL;
+    sqlite3_prepare_v2(h, "PRAGMA ignore_check_constraints = 1", -1, &flag, NULL);
+    sqlite3_finalize(flag);
+    int rc = sqlite3_prepare_v3(h, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    flag = NULL;
+    sqlite3_prepare_v2(h, "PRAGMA ignore_check_constraints = 0", -1, &flag, NULL);
+    sqlite3_finalize(flag);
+    return rc;
+}
+
+static db_stmt *sq_prepare_mode(db *base, const char *sql, int unchecked, mf_error *err)
 {
     sq_db *d = (sq_db *)base;
     sq_stmt *st = xcalloc(1, sizeof(*st));
     st->base.d = base;
     d->tick++;
+    unsigned h = sq_hint_of(sql);
     sq_cached *victim = NULL;
-    for (int i = 0; i < SQ_CACHE; i++) {
-        sq_cached *c = &d->cache[i];
-        if (c->sql && !c->in_use && strcmp(c->sql, sql) == 0) {
+    for (int i = d->hint[h] ? -1 : 0; i < SQ_CACHE; i++) {
+        sq_cached *c = &d->cache[i < 0 ? d->hint[h] - 1 : i]; /* -1: the hinted slot first */
+        if (c->sql && !c->in_use && c->unchecked == unchecked && strcmp(c->sql, sql) == 0) {
             c->in_use = 1;
             c->last_used = d->tick;
             st->s = c->s;
             st->cached = c;
+            d->hint[h] = (unsigned char)(c - d->cache + 1);
             return &st->base;
         }
+        if (i < 0) continue;
         if (!c->in_use && (!victim || !c->sql || (victim->sql && c->last_used < victim->last_used)))
             victim = c;
     }
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+    int rc = unchecked ? sq_prepare_unchecked_stmt(d->h, sql, &s)
+                       : sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    if (rc != SQLITE_OK) {
         sq_fail(d->h, err, "prepare");
         free(st);
         return NULL;
@@ -268,10 +315,22 @@ static db_stmt *sq_prepare(db *base, const char *sql, mf_error *err)
         victim->sql = xstrdup(sql);
         victim->s = s;
         victim->in_use = 1;
+        victim->unchecked = unchecked;
         victim->last_used = d->tick;
         st->cached = victim;
+        d->hint[h] = (unsigned char)(victim - d->cache + 1);
     }
     return &st->base;
+}
+
+static db_stmt *sq_prepare(db *base, const char *sql, mf_error *err)
+{
+    return sq_prepare_mode(base, sql, 0, err);
+}
+
+static db_stmt *sq_prepare_unchecked(db *base, const char *sql, mf_error *err)
+{
+    return sq_prepare_mode(base, sql, 1, err);
 }
 
 static void sq_bind_text(db_stmt *b, int idx, const char *v)
@@ -406,4 +465,5 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .data_version = sq_data_version,
     .table_mark = sq_table_mark,
     .col_int64 = sq_col_int64,
+    .prepare_unchecked = sq_prepare_unchecked,
 };

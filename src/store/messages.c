@@ -39,20 +39,24 @@ static int exists_by_key(db *d, const char *mailbox_id, const char *key, mf_erro
     return rc == DB_ERROR ? -1 : rc == DB_ROW;
 }
 
-/* The conversation of a message of this mailbox with Message-ID id: 1 found, 0 not, -1. */
+/* The conversation of a message of this mailbox with Message-ID id: 1 found, 0 not, -1. Looked
+ * up by its dedupe key "<id>" (UNIQUE (mailbox_id, dedupe_key)): a message with a Message-ID
+ * always has that key, and migration 0017 dropped the second index on (mailbox_id, message_id)
+ * that every stored message paid for. */
 static int conversation_of(db *d, const char *mailbox_id, const char *id, char out[MF_ID_LEN],
                            mf_error *err)
 {
     if (!id || !*id) return 0;
     db_stmt *st = db_prepare(
-        d, "SELECT conversation_id FROM messages WHERE mailbox_id = ? AND message_id = ? LIMIT 1",
-        err);
+        d, "SELECT conversation_id FROM messages WHERE mailbox_id = ? AND dedupe_key = ?", err);
     if (!st) return -1;
+    char *key = xasprintf("<%s>", id);
     db_bind_text(st, 1, mailbox_id);
-    db_bind_text(st, 2, id);
+    db_bind_text(st, 2, key);
     int rc = db_step(st);
     if (rc == DB_ROW) store_copy(out, MF_ID_LEN, st, 0);
     db_finalize(&st);
+    free(key);
     return rc == DB_ERROR ? -1 : rc == DB_ROW;
 }
 
@@ -76,11 +80,27 @@ static int find_thread(db *d, const mf_message_in *m, char out[MF_ID_LEN], mf_er
     return rc;
 }
 
+/* The CHECK constraints of messages (migration 0002), tested here: the INSERTs below are
+ * compiled without them on SQLite (db_prepare_unchecked). */
+static int message_checks_ok(const mf_message_in *m)
+{
+    static const char *classes[] = {"human", "reply", "auto_reply", "bounce"};
+    if (!m->direction || (strcmp(m->direction, "in") != 0 && strcmp(m->direction, "out") != 0))
+        return 0;
+    for (size_t i = 0; m->classification && i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strcmp(m->classification, classes[i]) == 0) return 1;
+    return 0;
+}
+
 int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *stored,
                    mf_error *err)
 {
     *stored = 0;
     out_id[0] = '\0';
+    if (!message_checks_ok(m))
+        return mf_fail(err, 409, "constraint", NULL, "message: direction %s, classification %s",
+                       m->direction ? m->direction : "(none)",
+                       m->classification ? m->classification : "(none)");
     char *key = m->message_id && *m->message_id ? xasprintf("<%s>", m->message_id)
                 : m->content_hash && *m->content_hash
                     ? xasprintf("hash:%s", m->content_hash)
@@ -101,16 +121,27 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
     int new_conversation = rc == 0;
     if (new_conversation) { /* born with this message counted (no UPDATE below) */
         mf_id_new("cnv", conv);
-        if (db_exec(d, err,
-                    "INSERT INTO conversations (id, mailbox_id, subject, last_message_at, "
-                    "message_count, unread_count, classification, created_at) "
-                    "VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
-                    conv, m->mailbox_id, base_subject(m->subject ? m->subject : ""), date,
-                    m->unread && inbound ? "1" : "0", inbound ? m->classification : "human", now,
-                    DB_END) < 0) {
+        /* unchecked: the only CHECK of conversations is on status, left at its default */
+        db_stmt *cs = db_prepare_unchecked(
+            d,
+            "INSERT INTO conversations (id, mailbox_id, subject, last_message_at, "
+            "message_count, unread_count, classification, created_at) "
+            "VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+            err);
+        if (!cs) {
             rc = -1;
             goto out;
         }
+        db_bind_text_ref(cs, 1, conv);
+        db_bind_text_ref(cs, 2, m->mailbox_id);
+        db_bind_text_ref(cs, 3, base_subject(m->subject ? m->subject : ""));
+        db_bind_text_ref(cs, 4, date);
+        db_bind_int64(cs, 5, m->unread && inbound ? 1 : 0);
+        db_bind_text_ref(cs, 6, inbound ? m->classification : "human");
+        db_bind_text_ref(cs, 7, now);
+        rc = db_step(cs) == DB_DONE ? 0 : -1;
+        db_finalize(&cs);
+        if (rc < 0) goto out;
     }
     strbuf refs;
     strbuf_init(&refs, 256 * 1024);
@@ -119,7 +150,7 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
         strbuf_addstr(&refs, m->references[i]);
     }
     mf_id_new("msg", out_id);
-    db_stmt *st = db_prepare(
+    db_stmt *st = db_prepare_unchecked( /* message_checks_ok() */
         d,
         "INSERT INTO messages (id, mailbox_id, conversation_id, dedupe_key, message_id, "
         "in_reply_to, references_ids, direction, folder, uidvalidity, uid, from_addr, from_name, "
@@ -133,37 +164,39 @@ int messages_store(db *d, const mf_message_in *m, char out_id[MF_ID_LEN], int *s
         rc = -1;
         goto out;
     }
+    /* every value outlives the statement (finalized below): none is copied, the body (up to
+     * 256 KB) least of all */
     int i = 1;
-    db_bind_text(st, i++, out_id);
-    db_bind_text(st, i++, m->mailbox_id);
-    db_bind_text(st, i++, conv);
-    db_bind_text(st, i++, key);
-    db_bind_text(st, i++, store_nullable(m->message_id));
-    db_bind_text(st, i++, store_nullable(m->in_reply_to));
+    db_bind_text_ref(st, i++, out_id);
+    db_bind_text_ref(st, i++, m->mailbox_id);
+    db_bind_text_ref(st, i++, conv);
+    db_bind_text_ref(st, i++, key);
+    db_bind_text_ref(st, i++, store_nullable(m->message_id));
+    db_bind_text_ref(st, i++, store_nullable(m->in_reply_to));
     db_bind_text_ref(st, i++, refs.buf);
-    db_bind_text(st, i++, m->direction);
-    db_bind_text(st, i++, m->folder);
+    db_bind_text_ref(st, i++, m->direction);
+    db_bind_text_ref(st, i++, m->folder);
     db_bind_int64(st, i++, m->uidvalidity);
     db_bind_int64(st, i++, m->uid);
-    db_bind_text(st, i++, m->from_addr ? m->from_addr : "");
-    db_bind_text(st, i++, m->from_name ? m->from_name : "");
-    db_bind_text(st, i++, m->to_addrs ? m->to_addrs : "");
-    db_bind_text(st, i++, m->cc_addrs ? m->cc_addrs : "");
-    db_bind_text(st, i++, m->subject ? m->subject : "");
-    db_bind_text(st, i++, date);
+    db_bind_text_ref(st, i++, m->from_addr ? m->from_addr : "");
+    db_bind_text_ref(st, i++, m->from_name ? m->from_name : "");
+    db_bind_text_ref(st, i++, m->to_addrs ? m->to_addrs : "");
+    db_bind_text_ref(st, i++, m->cc_addrs ? m->cc_addrs : "");
+    db_bind_text_ref(st, i++, m->subject ? m->subject : "");
+    db_bind_text_ref(st, i++, date);
     db_bind_text_ref(st, i++, m->snippet ? m->snippet : "");
-    db_bind_text_ref(st, i++, m->body ? m->body : ""); /* up to 256 KB: not copied */
+    db_bind_text_ref(st, i++, m->body ? m->body : "");
     db_bind_int64(st, i++, m->size);
-    db_bind_text(st, i++, m->classification);
-    db_bind_text(st, i++, m->classification_reason ? m->classification_reason : "");
-    db_bind_text(st, i++, store_nullable(m->outbound_id));
-    db_bind_text(st, i++, store_nullable(m->outbound_message_id));
-    db_bind_text(st, i++, store_nullable(m->bounce_kind));
-    db_bind_text(st, i++, store_nullable(m->bounce_status));
-    db_bind_text(st, i++, store_nullable(m->bounce_recipient));
-    db_bind_text(st, i++, m->return_date ? ret : NULL);
+    db_bind_text_ref(st, i++, m->classification);
+    db_bind_text_ref(st, i++, m->classification_reason ? m->classification_reason : "");
+    db_bind_text_ref(st, i++, store_nullable(m->outbound_id));
+    db_bind_text_ref(st, i++, store_nullable(m->outbound_message_id));
+    db_bind_text_ref(st, i++, store_nullable(m->bounce_kind));
+    db_bind_text_ref(st, i++, store_nullable(m->bounce_status));
+    db_bind_text_ref(st, i++, store_nullable(m->bounce_recipient));
+    db_bind_text_ref(st, i++, m->return_date ? ret : NULL);
     db_bind_int64(st, i++, m->unread ? 1 : 0);
-    db_bind_text(st, i++, now);
+    db_bind_text_ref(st, i++, now);
     rc = db_step(st) == DB_DONE ? 0 : -1;
     db_finalize(&st);
     strbuf_release(&refs);
@@ -213,23 +246,32 @@ int mailboxes_add_imported(db *d, const char *mailbox_id, int64_t n, mf_error *e
     return rc;
 }
 
+/* Read through the partial index messages_outbound (migration 0017: only sent messages, so a
+ * lookup of an id we never sent, the usual case for the References of inbound mail, reads one
+ * near-empty index page). Rows of this mailbox win over the owner's other mailboxes: chosen
+ * here rather than by ORDER BY, which made SQLite build a sorter for every lookup. */
 int messages_find_outbound(db *d, const char *mailbox_id, const char *message_id,
                            char out_id[MF_ID_LEN], mf_error *err)
 {
     db_stmt *st = db_prepare(
         d,
-        "SELECT m.id FROM messages m WHERE m.message_id = ? AND m.direction = 'out' AND "
-        "m.mailbox_id IN (SELECT b.id FROM mailboxes b WHERE b.owner_id = (SELECT owner_id FROM "
-        "mailboxes WHERE id = ?)) ORDER BY CASE WHEN m.mailbox_id = ? THEN 0 ELSE 1 END LIMIT 1",
+        "SELECT m.id, m.mailbox_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+        "WHERE m.message_id = ? AND m.direction = 'out' AND "
+        "b.owner_id = (SELECT owner_id FROM mailboxes WHERE id = ?)",
         err);
     if (!st) return -1;
     db_bind_text(st, 1, message_id);
     db_bind_text(st, 2, mailbox_id);
-    db_bind_text(st, 3, mailbox_id);
-    int rc = db_step(st);
-    if (rc == DB_ROW) store_copy(out_id, MF_ID_LEN, st, 0);
+    int rc, found = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        const char *mb = db_col_text(st, 1);
+        int own = mb && strcmp(mb, mailbox_id) == 0;
+        if (!found || own) store_copy(out_id, MF_ID_LEN, st, 0);
+        found = 1;
+        if (own) break;
+    }
     db_finalize(&st);
-    return rc == DB_ERROR ? -1 : rc == DB_ROW;
+    return rc == DB_ERROR ? -1 : found;
 }
 
 int folder_state_get(db *d, const char *mailbox_id, const char *folder, const char *role,

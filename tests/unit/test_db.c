@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "store/db.h"
+#include "store/messages.h"
 #include "store/migrate.h"
 #include "util/embedded.h"
 #include "util/log.h"
@@ -645,6 +646,164 @@ static void test_pg_connect_failure_hides_password(void **state)
     }
 }
 
+/* db_prepare_unchecked: SQLite compiles that one statement without CHECK constraints (the
+ * caller checks its values), PostgreSQL keeps them; the same SQL through db_prepare, and every
+ * statement prepared after it, still checks (the statement cache keeps the two apart). */
+static void test_unchecked_prepare_skips_checks_only_where_asked(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    assert_int_equal(db_exec(d, &err, "INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)",
+                             "org-u", "U", NOW, DB_END),
+                     1);
+    const char *sql = "INSERT INTO users (id, org_id, email, email_norm, name, role, created_at)"
+                      " VALUES (?, 'org-u', ?, ?, 'U', ?, '" NOW "')";
+    for (int round = 0; round < 2; round++) { /* the second round: from the statement cache */
+        char id[32], mail[32];
+        snprintf(id, sizeof(id), "usr-u-%d", round);
+        snprintf(mail, sizeof(mail), "u%d@x.test", round);
+        db_stmt *st = db_prepare_unchecked(d, sql, &err);
+        assert_non_null(st);
+        db_bind_text(st, 1, id);
+        db_bind_text(st, 2, mail);
+        db_bind_text(st, 3, mail);
+        db_bind_text(st, 4, "boss"); /* not in CHECK (role IN ...) */
+        int rc = db_step(st);
+        db_finalize(&st);
+        if (db_kind(d) == DB_SQLITE) {
+            assert_int_equal(rc, DB_DONE);
+        } else {
+            assert_int_equal(rc, DB_ERROR);
+            assert_string_equal(err.code, "constraint");
+        }
+        mf_error_clear(&err);
+        /* the same SQL, checked */
+        snprintf(id, sizeof(id), "usr-c-%d", round);
+        snprintf(mail, sizeof(mail), "c%d@x.test", round);
+        assert_int_equal(db_exec(d, &err, sql, id, mail, mail, "boss", DB_END), -1);
+        assert_int_equal(err.status, 409);
+        assert_string_equal(err.code, "constraint");
+        mf_error_clear(&err);
+        /* a statement compiled after it */
+        snprintf(id, sizeof(id), "usr-d-%d", round);
+        snprintf(mail, sizeof(mail), "d%d@x.test", round);
+        assert_int_equal(db_exec(d, &err,
+                                 "INSERT INTO users (id, org_id, email, email_norm, name, role, "
+                                 "created_at) VALUES (?, 'org-u', ?, ?, 'D', ?, ?)",
+                                 id, mail, mail, "boss", NOW, DB_END),
+                         -1);
+        assert_string_equal(err.code, "constraint");
+        mf_error_clear(&err);
+    }
+}
+
+static int store_msg(db *d, const char *mailbox, const char *direction, const char *mid,
+                     const char *in_reply_to, const char *classification, char id[MF_ID_LEN],
+                     mf_error *err)
+{
+    const char *refs[] = {in_reply_to};
+    mf_message_in m = {.mailbox_id = mailbox,
+                       .folder = "INBOX",
+                       .direction = direction,
+                       .uidvalidity = 1,
+                       .uid = 1,
+                       .message_id = mid,
+                       .in_reply_to = in_reply_to,
+                       .references = in_reply_to ? refs : NULL,
+                       .n_references = in_reply_to ? 1 : 0,
+                       .subject = "Re: hello",
+                       .date = 1800000000,
+                       .classification = classification,
+                       .unread = 1};
+    int stored = -1;
+    int rc = messages_store(d, &m, id, &stored, err);
+    return rc < 0 ? -1 : stored;
+}
+
+static void conversation_of_row(db *d, const char *msg, char out[MF_ID_LEN])
+{
+    db_stmt *st = db_prepare(d, "SELECT conversation_id FROM messages WHERE id = ?", NULL);
+    assert_non_null(st);
+    db_bind_text(st, 1, msg);
+    assert_int_equal(db_step(st), DB_ROW);
+    snprintf(out, MF_ID_LEN, "%s", db_col_text(st, 0));
+    db_finalize(&st);
+}
+
+/* messages_store (R13, R22): stored once per mailbox, threaded by In-Reply-To through the
+ * dedupe key, CHECK-constrained values refused on both backends; messages_find_outbound finds
+ * our sent message in this mailbox first, else in another mailbox of the same owner, never in
+ * another owner's. */
+static void test_messages_store_dedupes_threads_and_finds_outbound(void **state)
+{
+    db *d = schema_db(state);
+    mf_error err = {0};
+    assert_int_equal(db_exec(d, &err, "INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)",
+                             "org-m", "M", NOW, DB_END),
+                     1);
+    const char *users[] = {"usr-m-1", "usr-m-2"};
+    for (int i = 0; i < 2; i++) {
+        char mail[32];
+        snprintf(mail, sizeof(mail), "m%d@x.test", i);
+        assert_int_equal(db_exec(d, &err,
+                                 "INSERT INTO users (id, org_id, email, email_norm, name, role, "
+                                 "created_at) VALUES (?, 'org-m', ?, ?, 'M', 'user', ?)",
+                                 users[i], mail, mail, NOW, DB_END),
+                         1);
+    }
+    const char *boxes[][2] = {{"mbx-a", "usr-m-1"}, {"mbx-b", "usr-m-1"}, {"mbx-c", "usr-m-2"}};
+    for (int i = 0; i < 3; i++) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "%s@x.test", boxes[i][0]);
+        assert_int_equal(db_exec(d, &err,
+                                 "INSERT INTO mailboxes (id, org_id, owner_id, address, "
+                                 "address_norm, status_since, created_at) "
+                                 "VALUES (?, 'org-m', ?, ?, ?, ?, ?)",
+                                 boxes[i][0], boxes[i][1], addr, addr, NOW, NOW, DB_END),
+                         1);
+    }
+    char sent_b[MF_ID_LEN], sent_c[MF_ID_LEN], first[MF_ID_LEN], reply[MF_ID_LEN], dup[MF_ID_LEN];
+    char found[MF_ID_LEN], c1[MF_ID_LEN], c2[MF_ID_LEN];
+    assert_int_equal(store_msg(d, "mbx-b", "out", "ours@x.test", NULL, "human", sent_b, &err), 1);
+    assert_int_equal(store_msg(d, "mbx-c", "out", "theirs@x.test", NULL, "human", sent_c, &err), 1);
+    assert_int_equal(messages_find_outbound(d, "mbx-a", "ours@x.test", found, &err), 1);
+    assert_string_equal(found, sent_b); /* another mailbox of the same owner (R19) */
+    assert_int_equal(messages_find_outbound(d, "mbx-a", "theirs@x.test", found, &err), 0);
+    assert_int_equal(messages_find_outbound(d, "mbx-a", "nobody@x.test", found, &err), 0);
+    char sent_a[MF_ID_LEN];
+    assert_int_equal(store_msg(d, "mbx-a", "out", "ours@x.test", NULL, "human", sent_a, &err), 1);
+    assert_int_equal(messages_find_outbound(d, "mbx-a", "ours@x.test", found, &err), 1);
+    assert_string_equal(found, sent_a); /* this mailbox's own first */
+    assert_int_equal(messages_find_outbound(d, "mbx-b", "ours@x.test", found, &err), 1);
+    assert_string_equal(found, sent_b);
+    /* threading: In-Reply-To names the first message (looked up by its dedupe key) */
+    assert_int_equal(store_msg(d, "mbx-a", "in", "first@x.test", NULL, "human", first, &err), 1);
+    assert_int_equal(store_msg(d, "mbx-a", "in", "second@x.test", "first@x.test", "reply", reply,
+                               &err),
+                     1);
+    conversation_of_row(d, first, c1);
+    conversation_of_row(d, reply, c2);
+    assert_string_equal(c1, c2);
+    /* a message of another mailbox with that id does not thread here */
+    assert_int_equal(store_msg(d, "mbx-b", "in", "third@x.test", "first@x.test", "human", dup,
+                               &err),
+                     1);
+    conversation_of_row(d, dup, c2);
+    assert_string_not_equal(c1, c2);
+    /* the same message again: stored once */
+    assert_int_equal(store_msg(d, "mbx-a", "in", "second@x.test", "first@x.test", "reply", dup,
+                               &err),
+                     0);
+    /* values the CHECK constraints of messages refuse */
+    assert_int_equal(store_msg(d, "mbx-a", "in", "bad1@x.test", NULL, "spam", dup, &err), -1);
+    assert_string_equal(err.code, "constraint");
+    mf_error_clear(&err);
+    assert_int_equal(store_msg(d, "mbx-a", "sideways", "bad2@x.test", NULL, "human", dup, &err),
+                     -1);
+    assert_string_equal(err.code, "constraint");
+    mf_error_clear(&err);
+}
+
 /* One cmocka group per run (TAP allows one plan per program): argv[1] names it —
  * "sqlite", "pg_offline" or "postgres" (a TAP skip without MAILFLEET_TEST_PG_URL). */
 int main(int argc, char **argv)
@@ -665,6 +824,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_group_transaction_keeps_requests_apart),
         cmocka_unit_test(test_changes_counts_updated_and_deleted_rows),
         cmocka_unit_test(test_exec_script_runs_several_statements),
+        cmocka_unit_test(test_unchecked_prepare_skips_checks_only_where_asked),
+        cmocka_unit_test(test_messages_store_dedupes_threads_and_finds_outbound),
     };
     const struct CMUnitTest offline_tests[] = {
         cmocka_unit_test(test_pg_connect_failure_hides_password),

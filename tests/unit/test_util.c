@@ -891,6 +891,24 @@ static void test_R27_time_format_fixed_values(void **state)
     assert_string_equal(out, "2024-02-29T00:00:00Z");
 }
 
+/* mf_time_format writes the digits itself: the same text as strftime, for every second of a
+ * sweep from 1970 to 9999 (month ends, leap days, year 2000, 2038) */
+static void test_R27_time_format_matches_strftime(void **state)
+{
+    UNUSED_STATE;
+    for (int64_t t = 0; t < 253402300800LL; t += 86400LL * 7 + 3599) {
+        for (int64_t dt = 0; dt < 3; dt++) { /* the last second of a day, and the next ones */
+            time_t v = (time_t)(t + 86399 * (dt > 0) + dt);
+            struct tm tm;
+            gmtime_r(&v, &tm);
+            char want[64], got[MF_TIME_LEN];
+            strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+            mf_time_format(v, got);
+            assert_string_equal(got, want);
+        }
+    }
+}
+
 static void test_R27_time_parse_format_round_trip(void **state)
 {
     UNUSED_STATE;
@@ -1044,6 +1062,10 @@ static void test_DESIGN_id_has_prefix_and_shape(void **state)
     mf_id_new("mbx", id);
     assert_memory_equal(id, "mbx_", 4);
     assert_true(mf_id_valid(id));
+    mf_id_new("abcdefghijk", id); /* a prefix is cut to 8 characters */
+    assert_memory_equal(id, "abcdefgh_", 9);
+    assert_int_equal(strlen(id), 9 + 22);
+    assert_true(is_hex_lower(id + 9, 22));
 }
 
 static void test_DESIGN_id_time_part_is_creation_ms(void **state)
@@ -1220,6 +1242,7 @@ int main(void)
         cmocka_unit_test(test_R29_key_file_in_missing_folder_fails),
         /* clock */
         cmocka_unit_test(test_R27_time_format_fixed_values),
+        cmocka_unit_test(test_R27_time_format_matches_strftime),
         cmocka_unit_test(test_R27_time_parse_format_round_trip),
         cmocka_unit_test(test_R27_time_parse_rejects_other_forms),
         cmocka_unit_test(test_R27_time_parse_rejects_impossible_dates),
