@@ -101,7 +101,8 @@ struct session {
     uint32_t range_from, range_to;
     struct pending_msg *pending; /* of the UID FETCH in flight */
     size_t npending, pending_cap;
-    bool fetching;               /* a UID FETCH in flight */
+    uint8_t fetches;             /* UID FETCHes in flight: 0, 1 or 2 (the next is pipelined) */
+    uint32_t fetch_tops[2];      /* the highest UID each of them asks for, in sending order */
     uint32_t fetch_n;            /* messages per UID FETCH now (adapted to their size) */
     uint64_t held_bytes;         /* of the batches fetched and not stored yet */
     struct sync_batch *batches; /* fetched, being parsed or waiting to be stored, in order */
@@ -183,7 +184,7 @@ static void drop_client(session *s)
     release_slot(s);
     drop_pending(s);
     drop_batches(s);
-    s->fetching = false;
+    s->fetches = 0;
     imap_client_free(&s->client);
     free(s->uids);
     s->uids = NULL;
@@ -294,7 +295,7 @@ static void free_batch(sync_batch *b)
 static void on_fetch(session *s, const imap_arg *list)
 {
     uint32_t uid = 0;
-    if (!s->fetching || !s->fs) return; /* unsolicited (flag changes): not ours to store */
+    if (!s->fetches || !s->fs) return; /* unsolicited (flag changes): not ours to store */
     if (imap_arg_as_u32(imap_fetch_item(list, "UID"), &uid) < 0) return;
     if (s->incremental && uid <= s->fs->last_uid) return; /* "n:*" names the last one anyway */
     size_t len = 0;
@@ -457,18 +458,29 @@ static void batch_parsed(work_job *j)
     pump(s);
 }
 
-/* The completed UID FETCH's messages go to the work pool. */
-static void submit_pending(session *s)
+/* The completed UID FETCH's messages go to the work pool: those up to top, the highest UID it
+ * asked for. Answers to the FETCH pipelined behind it (higher UIDs) stay pending for its batch,
+ * should a server interleave the two: a batch then never holds a UID above one still to come,
+ * and its last_uid never skips a message. */
+static void submit_pending(session *s, uint32_t top)
 {
-    if (s->npending == 0) return;
+    size_t n = 0, keep = 0;
+    for (size_t i = 0; i < s->npending; i++) /* stable partition: UID <= top first */
+        if (s->pending[i].src.uid <= top) n++;
+    if (n == 0) return;
+    pending_msg *mine = xmalloc(n * sizeof(*mine)), *rest = s->pending;
+    for (size_t i = 0, k = 0; i < s->npending; i++) {
+        if (s->pending[i].src.uid <= top) mine[k++] = s->pending[i];
+        else rest[keep++] = s->pending[i];
+    }
     sync_batch *b = xcalloc(1, sizeof(*b));
     b->job.work = batch_parse;
     b->job.done = batch_parsed;
     b->s = s;
     b->e = s->e;
     b->stage = B_PARSING;
-    b->msgs = s->pending;
-    b->n = s->npending;
+    b->msgs = mine;
+    b->n = n;
     snprintf(b->mailbox_id, sizeof(b->mailbox_id), "%s", s->id);
     b->address = xstrdup(s->address);
     b->fs = *s->fs;
@@ -484,8 +496,12 @@ static void submit_pending(session *s)
     uint64_t avg = b->bytes / b->n + 1, cap = (uint64_t)s->e->app->cfg.imap_fetch_bytes;
     uint64_t want = cap / avg, most = (uint64_t)s->e->app->cfg.imap_fetch_batch;
     s->fetch_n = (uint32_t)(want < 1 ? 1 : want > most ? most : want);
-    s->pending = NULL;
-    s->npending = s->pending_cap = 0;
+    s->npending = keep; /* rest is s->pending, compacted */
+    if (keep == 0) {
+        free(s->pending);
+        s->pending = NULL;
+        s->pending_cap = 0;
+    }
     *s->batches_tail = b;
     s->batches_tail = &b->next;
     s->nbatches++;
@@ -605,41 +621,54 @@ static void finish_folder(session *s)
 /* Next step of a folder's sync: fetch more while few batches wait, or finish. */
 static void pump(session *s)
 {
-    if (s->state != SS_SYNCING || !s->client || s->fetching) return;
-    /* a few batches ahead of the store, within the memory bound */
-    bool room = s->nbatches < MAX_BATCHES_AHEAD(s->e) &&
-                (s->nbatches == 0 || s->held_bytes < (uint64_t)s->e->app->cfg.imap_fetch_bytes);
-    if (s->upos < s->nuids) {
-        if (room) fetch_batch(s);
-        return;
+    /* The next UID FETCH goes out behind the one in flight, so the server never waits for us
+     * between two batches (one round trip less per batch on a distant server) — once a batch
+     * has shown how big this mailbox's messages are (fetch_n), so that the first FETCH stays
+     * small. Its answers only arrive after the first one's, so what is held in memory stays
+     * the same: one FETCH being read, and the batches waiting within the bound below. */
+    while (s->state == SS_SYNCING && s->client &&
+           (s->fetches == 0 || (s->fetches == 1 && s->fetch_n != 0))) {
+        /* a few batches ahead of the store (those on the wire count), within the memory bound */
+        bool room = s->nbatches + s->fetches < MAX_BATCHES_AHEAD(s->e) &&
+                    (s->nbatches == 0 || s->held_bytes < (uint64_t)s->e->app->cfg.imap_fetch_bytes);
+        if (s->upos < s->nuids) {
+            if (!room) return;
+            fetch_batch(s);
+        } else if (range_left(s)) {
+            if (!room) return;
+            fetch_range(s);
+        } else {
+            if (s->nbatches == 0 && s->fetches == 0) finish_folder(s);
+            return;
+        }
     }
-    if (range_left(s)) {
-        if (room) fetch_range(s);
-        return;
-    }
-    if (s->nbatches == 0) finish_folder(s);
 }
 
 static void fetch_done(imap_client *c, imap_status st, const imap_response *r, void *arg)
 {
     (void)c;
     session *s = arg;
-    s->fetching = false;
+    uint32_t top = s->fetch_tops[0];
+    s->fetch_tops[0] = s->fetch_tops[1];
+    s->fetches--;
     if (st != IMAP_STATUS_OK) {
         protocol_failure(s, "UID FETCH", r);
         return;
     }
-    submit_pending(s);
+    submit_pending(s, top);
     pump(s);
 }
 
 /* UID FETCH of a UID set: every item a message is stored from, the body cut at
  * imap_max_message_bytes (a longer message is stored from its start, see on_fetch). */
-static void send_fetch(session *s, const char *uid_set)
+static void send_fetch(session *s, const char *uid_set, uint32_t top)
 {
     char *cmd = xasprintf("UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.%ld>)",
                           uid_set, s->e->app->cfg.imap_max_message_bytes);
-    if (send_or_fail(s, cmd, fetch_done) == 0) s->fetching = true;
+    if (imap_client_command_next(s->client, cmd, fetch_done, s) < 0)
+        protocol_failure(s, cmd, NULL);
+    else
+        s->fetch_tops[s->fetches++] = top;
     free(cmd);
 }
 
@@ -647,11 +676,13 @@ static void fetch_batch(session *s)
 {
     strbuf set;
     strbuf_init(&set, 64 * 1024);
-    uint32_t batch = fetch_count(s), i;
-    for (i = 0; i < batch && s->upos < s->nuids; i++, s->upos++)
+    uint32_t batch = fetch_count(s), i, top = 0;
+    for (i = 0; i < batch && s->upos < s->nuids; i++, s->upos++) {
         strbuf_addf(&set, "%s%u", i ? "," : "", s->uids[s->upos]);
+        if (s->uids[s->upos] > top) top = s->uids[s->upos];
+    }
     log_debug("sync: %s: fetching %u message(s) of %s", s->address, i, s->folders[s->fi].name);
-    send_fetch(s, set.buf);
+    send_fetch(s, set.buf, top);
     strbuf_release(&set);
 }
 
@@ -667,7 +698,7 @@ static void fetch_range(session *s)
     log_debug("sync: %s: fetching UIDs %u:%u of %s", s->address, from, to, s->folders[s->fi].name);
     char set[32];
     snprintf(set, sizeof(set), "%u:%u", from, to);
-    send_fetch(s, set);
+    send_fetch(s, set, to);
 }
 
 static int cmp_uid(const void *a, const void *b)
@@ -756,7 +787,7 @@ static void examine_done(imap_client *c, imap_status st, const imap_response *r,
     /* no UIDNEXT from the server: everything after the last seen UID in one FETCH */
     char set[32];
     snprintf(set, sizeof(set), "%lld:*", (long long)s->fs->last_uid + 1);
-    send_fetch(s, set);
+    send_fetch(s, set, UINT32_MAX);
 }
 
 static void examine(session *s, const char *folder, imap_done_cb done)

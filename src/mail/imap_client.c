@@ -45,11 +45,15 @@ struct imap_client {
     imap_client_events ev;
     void *arg;
     enum client_state state;
-    /* the one command in flight */
+    /* the command in flight (done != NULL), and one more sent behind it
+     * (imap_client_command_next; next_done != NULL only while done is set) */
     unsigned tag_seq;
     char tag[16];
     imap_done_cb done;
     void *done_arg;
+    char next_tag[16];
+    imap_done_cb next_done;
+    void *next_arg;
     bool idling;      /* IDLE sent and the server said "+" */
     bool idle_sent;   /* IDLE command outstanding */
     char *auth_continuation; /* base64 to send on "+" (AUTHENTICATE without SASL-IR) */
@@ -198,16 +202,23 @@ static int send_line(imap_client *c, const char *line)
     return 0;
 }
 
+/* Write "<new tag> <command>\r\n" and put the tag in tag. */
+static int write_command(imap_client *c, const char *command, char tag[16])
+{
+    if (c->state == ST_CLOSED || !c->bev) return -1;
+    if (strpbrk(command, "\r\n")) return -1;
+    snprintf(tag, 16, "m%u", ++c->tag_seq);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_add_printf(out, "%s %s\r\n", tag, command) < 0) return -1;
+    set_read_timeout(c, c->command_timeout);
+    return 0;
+}
+
 static int send_command(imap_client *c, const char *command, imap_done_cb done, void *arg)
 {
-    if (c->done || c->state == ST_CLOSED || !c->bev) return -1;
-    if (strpbrk(command, "\r\n")) return -1;
-    snprintf(c->tag, sizeof(c->tag), "m%u", ++c->tag_seq);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_add_printf(out, "%s %s\r\n", c->tag, command) < 0) return -1;
+    if (c->done || write_command(c, command, c->tag) < 0) return -1;
     c->done = done;
     c->done_arg = arg;
-    set_read_timeout(c, c->command_timeout);
     return 0;
 }
 
@@ -215,6 +226,16 @@ int imap_client_command(imap_client *c, const char *command, imap_done_cb done, 
 {
     if (c->state != ST_READY || c->idle_sent) return -1;
     return send_command(c, command, done, arg);
+}
+
+int imap_client_command_next(imap_client *c, const char *command, imap_done_cb done, void *arg)
+{
+    if (c->state != ST_READY || c->idle_sent) return -1;
+    if (!c->done) return send_command(c, command, done, arg);
+    if (c->next_done || write_command(c, command, c->next_tag) < 0) return -1;
+    c->next_done = done;
+    c->next_arg = arg;
+    return 0;
 }
 
 bool imap_client_has_capability(const imap_client *c, const char *cap)
@@ -474,9 +495,14 @@ static void handle_response(imap_client *c, const imap_response *r)
         {
             imap_done_cb done = c->done;
             void *arg = c->done_arg;
-            c->done = NULL;
+            /* the command sent behind it is now the one in flight (answers come in order) */
+            c->done = c->next_done;
+            c->done_arg = c->next_arg;
+            memcpy(c->tag, c->next_tag, sizeof(c->tag));
+            c->next_done = NULL;
+            c->next_arg = NULL;
             c->idle_sent = c->idling = false;
-            if (c->state == ST_READY) set_read_timeout(c, 0);
+            if (c->state == ST_READY && !c->done) set_read_timeout(c, 0);
             done(c, r->status, r, arg);
         }
         return;

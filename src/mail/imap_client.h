@@ -1,13 +1,15 @@
 /* imap_client.h — one IMAP connection on a libevent loop: TCP, implicit TLS or STARTTLS with
  * certificate verification, the greeting and CAPABILITY, authentication (AUTHENTICATE PLAIN or
- * LOGIN; an XOAUTH2 hook for the OAuth issue), and one command at a time with a timeout. The
+ * LOGIN; an XOAUTH2 hook for the OAuth issue), and one command at a time (two pipelined, for the
+ * sync's fetches) with a timeout. The
  * bytes from the server go through imap_parser (never trusted); the caller (an engine session)
  * drives the protocol with imap_client_command() and IDLE.
  *
  * States:
  *
  *   NEW --connect()--> CONNECTING --tcp/tls up--> GREETING --"* OK"--> [STARTTLS --> TLS up -->]
- *        CAPABILITY --> AUTH --tagged OK--> READY <--> BUSY (one command)  <--> IDLING
+ *        CAPABILITY --> AUTH --tagged OK--> READY <--> BUSY (one command; two with
+ *                                                          imap_client_command_next) <--> IDLING
  *   any state --network error, timeout, BYE, parser error--> CLOSED (on_error called once)
  *   AUTH --tagged NO--> CLOSED with IMAP_CLIENT_ERR_AUTH (the server's text as the reason)
  *
@@ -85,6 +87,11 @@ SSL_CTX *imap_client_ssl_ctx(const char *ca_file, char *why, size_t why_len);
 /* Send "<tag> <command>\r\n" (command must not contain CR or LF) and call done on the tagged
  * answer. One command at a time: -1 when busy or closed. */
 int imap_client_command(imap_client *c, const char *command, imap_done_cb done, void *arg);
+/* Like imap_client_command, but when a command is in flight this one is sent at once behind it
+ * (pipelined, RFC 3501 section 5.5) and its done is called after the first's; at most two in
+ * flight: -1 when both are taken. Only for commands whose answers may follow each other (the
+ * sync's UID FETCHes: the server is never idle between two batches). */
+int imap_client_command_next(imap_client *c, const char *command, imap_done_cb done, void *arg);
 /* IDLE: sends IDLE; untagged responses keep arriving through on_untagged; done is called when
  * the server ends it (after imap_client_idle_done or on its own). */
 int imap_client_idle(imap_client *c, imap_done_cb done, void *arg);

@@ -1,0 +1,235 @@
+/* test_imap_client_pipeline.c — mail/imap_client.c: imap_client_command_next sends a second
+ * command behind the one in flight (the sync's UID FETCHes: the server never waits for the
+ * client between two batches, one round trip less per batch on a distant server).
+ *
+ * A loopback "server" driven by the test: it receives both commands before it answers either
+ * (so they really were pipelined), answers them in order, and each done callback runs once, in
+ * sending order. A third command, IDLE, or a plain imap_client_command are refused while two
+ * (or one) are in flight; an answer out of order is a protocol error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include "mail/imap_client.h"
+#include "loopback.h"
+
+typedef struct pipe_ctx {
+    bool ready;
+    int errors;
+    char order[8]; /* done callbacks by name, in the order they ran */
+    size_t n;
+} pipe_ctx;
+
+static void on_ready(imap_client *c, void *arg)
+{
+    (void)c;
+    ((pipe_ctx *)arg)->ready = true;
+}
+
+static void on_error(imap_client *c, enum imap_client_error kind, const char *reason, void *arg)
+{
+    (void)c;
+    (void)kind;
+    print_message("# client error: %s\n", reason);
+    ((pipe_ctx *)arg)->errors++;
+}
+
+static pipe_ctx *done_ctx;
+
+static void done_a(imap_client *c, imap_status st, const imap_response *r, void *arg)
+{
+    (void)c;
+    (void)r;
+    (void)arg;
+    assert_int_equal(st, IMAP_STATUS_OK);
+    done_ctx->order[done_ctx->n++] = 'A';
+}
+
+static void done_b(imap_client *c, imap_status st, const imap_response *r, void *arg)
+{
+    (void)c;
+    (void)r;
+    (void)arg;
+    assert_int_equal(st, IMAP_STATUS_OK);
+    done_ctx->order[done_ctx->n++] = 'B';
+}
+
+static void send_str(int fd, const char *s)
+{
+    assert_int_equal(send(fd, s, strlen(s), 0), (ssize_t)strlen(s));
+}
+
+/* The tag of a command line ("m3 NOOP\r\n" -> "m3"). */
+static void tag_of(const char *line, char *tag, size_t cap)
+{
+    size_t n = strcspn(line, " ");
+    assert_true(n > 0 && n < cap);
+    memcpy(tag, line, n);
+    tag[n] = '\0';
+}
+
+/* Run the loop until the server side has received `lines` whole lines (into buf). */
+static void pump_until_lines(struct event_base *base, int fd, char *buf, size_t cap, int lines)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 500; i++) {
+        int seen = 0;
+        for (const char *p = buf; (p = strchr(p, '\n')); p++) seen++;
+        if (seen >= lines) return;
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10) == 1) {
+            ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
+            assert_true(r > 0);
+            n += (size_t)r;
+            buf[n] = '\0';
+        }
+    }
+    fail_msg("the client sent fewer than %d lines: %s", lines, buf);
+}
+
+static void pump(struct event_base *base)
+{
+    for (int i = 0; i < 20; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        usleep(2000);
+    }
+}
+
+/* A client logged in to the test's server: greeting, CAPABILITY, LOGIN. */
+static imap_client *logged_in(struct event_base *base, SSL_CTX *ctx, int ls, int *srv,
+                              pipe_ctx *x)
+{
+    uint16_t port;
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    imap_client_cfg cfg = {.host = "127.0.0.1", .port = port, .security = IMAP_SEC_NONE,
+                           .username = "stan@example.test", .password = "secret",
+                           .connect_timeout = 10, .command_timeout = 10};
+    imap_client_events ev = {.on_ready = on_ready, .on_error = on_error};
+    imap_client *c = imap_client_new(base, ctx, &cfg, &ev, x);
+    assert_non_null(c);
+    assert_int_equal(imap_client_connect(c), 0);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    *srv = accept(ls, NULL, NULL);
+    assert_true(*srv >= 0);
+    send_str(*srv, "* OK fake server ready\r\n");
+    char line[512], tag[16], reply[128];
+    pump_until_line(base, *srv, line, sizeof(line));
+    assert_non_null(strstr(line, "CAPABILITY"));
+    tag_of(line, tag, sizeof(tag));
+    snprintf(reply, sizeof(reply), "* CAPABILITY IMAP4rev1 IDLE\r\n%s OK done\r\n", tag);
+    send_str(*srv, reply);
+    pump_until_line(base, *srv, line, sizeof(line)); /* LOGIN (no AUTH=PLAIN offered) */
+    tag_of(line, tag, sizeof(tag));
+    snprintf(reply, sizeof(reply), "%s OK logged in\r\n", tag);
+    send_str(*srv, reply);
+    pump(base);
+    assert_true(x->ready);
+    assert_int_equal(x->errors, 0);
+    return c;
+}
+
+static void test_R13_two_commands_in_flight_answered_in_order(void **state)
+{
+    (void)state;
+    char why[256];
+    SSL_CTX *ctx = imap_client_ssl_ctx(NULL, why, sizeof(why));
+    assert_non_null(ctx);
+    struct event_base *base = event_base_new();
+    uint16_t port;
+    int ls = listen_loopback(&port), srv;
+    pipe_ctx x = {0};
+    done_ctx = &x;
+    imap_client *c = logged_in(base, ctx, ls, &srv, &x);
+
+    assert_int_equal(imap_client_command_next(c, "NOOP", done_a, NULL), 0);
+    assert_int_equal(imap_client_command_next(c, "CHECK", done_b, NULL), 0);
+    /* two in flight: nothing more until an answer */
+    assert_int_equal(imap_client_command_next(c, "NOOP", done_a, NULL), -1);
+    assert_int_equal(imap_client_command(c, "NOOP", done_a, NULL), -1);
+    assert_int_equal(imap_client_idle(c, done_a, NULL), -1);
+
+    /* the server has both lines before it answered anything: they were pipelined */
+    char lines[1024], tag1[16], tag2[16];
+    pump_until_lines(base, srv, lines, sizeof(lines), 2);
+    tag_of(lines, tag1, sizeof(tag1));
+    tag_of(strchr(lines, '\n') + 1, tag2, sizeof(tag2));
+    assert_non_null(strstr(lines, " NOOP\r\n"));
+    assert_non_null(strstr(lines, " CHECK\r\n"));
+    assert_string_not_equal(tag1, tag2);
+
+    char reply[128];
+    snprintf(reply, sizeof(reply), "%s OK noop done\r\n", tag1);
+    send_str(srv, reply);
+    pump(base);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.order[0], 'A');
+    /* one still in flight: one more may go behind it, a plain command may not */
+    assert_int_equal(imap_client_command(c, "NOOP", done_a, NULL), -1);
+    snprintf(reply, sizeof(reply), "%s OK check done\r\n", tag2);
+    send_str(srv, reply);
+    pump(base);
+    assert_int_equal(x.n, 2);
+    assert_memory_equal(x.order, "AB", 2);
+    assert_int_equal(x.errors, 0);
+    /* nothing in flight: an ordinary command is accepted again */
+    assert_int_equal(imap_client_command(c, "NOOP", done_a, NULL), 0);
+
+    imap_client_free(&c);
+    imap_client_settle(base);
+    event_base_free(base);
+    SSL_CTX_free(ctx);
+    close(srv);
+    close(ls);
+}
+
+static void test_R13_answer_out_of_order_is_a_protocol_error(void **state)
+{
+    (void)state;
+    char why[256];
+    SSL_CTX *ctx = imap_client_ssl_ctx(NULL, why, sizeof(why));
+    assert_non_null(ctx);
+    struct event_base *base = event_base_new();
+    uint16_t port;
+    int ls = listen_loopback(&port), srv;
+    pipe_ctx x = {0};
+    done_ctx = &x;
+    imap_client *c = logged_in(base, ctx, ls, &srv, &x);
+
+    assert_int_equal(imap_client_command_next(c, "NOOP", done_a, NULL), 0);
+    assert_int_equal(imap_client_command_next(c, "CHECK", done_b, NULL), 0);
+    char lines[1024], tag2[16], reply[128];
+    pump_until_lines(base, srv, lines, sizeof(lines), 2);
+    tag_of(strchr(lines, '\n') + 1, tag2, sizeof(tag2));
+    snprintf(reply, sizeof(reply), "%s OK check first\r\n", tag2); /* the second's answer first */
+    send_str(srv, reply);
+    pump(base);
+    assert_int_equal(x.errors, 1);
+    assert_int_equal(x.n, 0); /* no done ran for a mismatched answer */
+
+    imap_client_free(&c);
+    imap_client_settle(base);
+    event_base_free(base);
+    SSL_CTX_free(ctx);
+    close(srv);
+    close(ls);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_R13_two_commands_in_flight_answered_in_order),
+        cmocka_unit_test(test_R13_answer_out_of_order_is_a_protocol_error),
+    };
+    return cmocka_run_group_tests_name("imap_client_pipeline", tests, NULL, NULL);
+}
