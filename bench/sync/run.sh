@@ -5,7 +5,7 @@
 # 25 days) on a private lab Dovecot (tests/lab/dovecot.sh), read over plain IMAP on loopback by:
 #
 #   mailfleet  a release build of `mailfleet serve`; timed from just before
-#              POST /api/v1/mailboxes to the first poll (every 0.5 s) of GET /api/v1/mailboxes/{id}
+#              POST /api/v1/mailboxes to the first poll (every 0.1 s) of GET /api/v1/mailboxes/{id}
 #              showing sync.backfill_done with sync.messages_imported == N. It LISTs, EXAMINEs
 #              Sent (empty) and INBOX, UID SEARCH SINCE <30 days ago>, then
 #              UID FETCH <BATCH uids> (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) one command
