@@ -22,11 +22,16 @@ static int listen_loopback(uint16_t *port)
     return s;
 }
 
-/* Run the loop until the server side has received a whole line from the client. */
-static void pump_until_line(struct event_base *base, int fd, char *buf, size_t cap)
+/* Run the loop until the server side has received `lines` whole lines from the client (into
+ * buf, NUL-terminated). */
+static void pump_until_lines(struct event_base *base, int fd, char *buf, size_t cap, int lines)
 {
     size_t n = 0;
+    buf[0] = '\0';
     for (int i = 0; i < 500; i++) {
+        int seen = 0;
+        for (const char *p = buf; (p = strchr(p, '\n')); p++) seen++;
+        if (seen >= lines) return;
         event_base_loop(base, EVLOOP_NONBLOCK);
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 10) == 1) {
@@ -34,10 +39,15 @@ static void pump_until_line(struct event_base *base, int fd, char *buf, size_t c
             assert_true(r > 0);
             n += (size_t)r;
             buf[n] = '\0';
-            if (strchr(buf, '\n')) return;
         }
     }
-    fail_msg("the client sent no line (got %zu bytes)", n);
+    fail_msg("the client sent fewer than %d line(s) (got %zu bytes)", lines, n);
+}
+
+/* Run the loop until the server side has received a whole line from the client. */
+static inline void pump_until_line(struct event_base *base, int fd, char *buf, size_t cap)
+{
+    pump_until_lines(base, fd, buf, cap, 1);
 }
 
 #endif

@@ -74,33 +74,30 @@ static void tag_of(const char *line, char *tag, size_t cap)
     tag[n] = '\0';
 }
 
-/* Run the loop until the server side has received `lines` whole lines (into buf). */
-static void pump_until_lines(struct event_base *base, int fd, char *buf, size_t cap, int lines)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < 500; i++) {
-        int seen = 0;
-        for (const char *p = buf; (p = strchr(p, '\n')); p++) seen++;
-        if (seen >= lines) return;
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 10) == 1) {
-            ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
-            assert_true(r > 0);
-            n += (size_t)r;
-            buf[n] = '\0';
-        }
-    }
-    fail_msg("the client sent fewer than %d lines: %s", lines, buf);
-}
-
 static void pump(struct event_base *base)
 {
     for (int i = 0; i < 20; i++) {
         event_base_loop(base, EVLOOP_NONBLOCK);
         usleep(2000);
     }
+}
+
+/* One test's client, loop and server sockets. */
+typedef struct fixture {
+    SSL_CTX *ctx;
+    struct event_base *base;
+    int ls, srv;
+    imap_client *c;
+} fixture;
+
+static void fixture_free(fixture *f)
+{
+    imap_client_free(&f->c);
+    imap_client_settle(f->base);
+    event_base_free(f->base);
+    SSL_CTX_free(f->ctx);
+    close(f->srv);
+    close(f->ls);
 }
 
 /* A client logged in to the test's server: greeting, CAPABILITY, LOGIN. */
@@ -139,18 +136,27 @@ static imap_client *logged_in(struct event_base *base, SSL_CTX *ctx, int ls, int
     return c;
 }
 
+static void fixture_start(fixture *f, pipe_ctx *x)
+{
+    char why[256];
+    f->ctx = imap_client_ssl_ctx(NULL, why, sizeof(why));
+    assert_non_null(f->ctx);
+    f->base = event_base_new();
+    uint16_t port;
+    f->ls = listen_loopback(&port);
+    done_ctx = x;
+    f->c = logged_in(f->base, f->ctx, f->ls, &f->srv, x);
+}
+
 static void test_R13_two_commands_in_flight_answered_in_order(void **state)
 {
     (void)state;
-    char why[256];
-    SSL_CTX *ctx = imap_client_ssl_ctx(NULL, why, sizeof(why));
-    assert_non_null(ctx);
-    struct event_base *base = event_base_new();
-    uint16_t port;
-    int ls = listen_loopback(&port), srv;
     pipe_ctx x = {0};
-    done_ctx = &x;
-    imap_client *c = logged_in(base, ctx, ls, &srv, &x);
+    fixture f;
+    fixture_start(&f, &x);
+    struct event_base *base = f.base;
+    imap_client *c = f.c;
+    int srv = f.srv;
 
     assert_int_equal(imap_client_command_next(c, "NOOP", done_a, NULL), 0);
     assert_int_equal(imap_client_command_next(c, "CHECK", done_b, NULL), 0);
@@ -184,27 +190,18 @@ static void test_R13_two_commands_in_flight_answered_in_order(void **state)
     assert_int_equal(x.errors, 0);
     /* nothing in flight: an ordinary command is accepted again */
     assert_int_equal(imap_client_command(c, "NOOP", done_a, NULL), 0);
-
-    imap_client_free(&c);
-    imap_client_settle(base);
-    event_base_free(base);
-    SSL_CTX_free(ctx);
-    close(srv);
-    close(ls);
+    fixture_free(&f);
 }
 
 static void test_R13_answer_out_of_order_is_a_protocol_error(void **state)
 {
     (void)state;
-    char why[256];
-    SSL_CTX *ctx = imap_client_ssl_ctx(NULL, why, sizeof(why));
-    assert_non_null(ctx);
-    struct event_base *base = event_base_new();
-    uint16_t port;
-    int ls = listen_loopback(&port), srv;
     pipe_ctx x = {0};
-    done_ctx = &x;
-    imap_client *c = logged_in(base, ctx, ls, &srv, &x);
+    fixture f;
+    fixture_start(&f, &x);
+    struct event_base *base = f.base;
+    imap_client *c = f.c;
+    int srv = f.srv;
 
     assert_int_equal(imap_client_command_next(c, "NOOP", done_a, NULL), 0);
     assert_int_equal(imap_client_command_next(c, "CHECK", done_b, NULL), 0);
@@ -216,13 +213,7 @@ static void test_R13_answer_out_of_order_is_a_protocol_error(void **state)
     pump(base);
     assert_int_equal(x.errors, 1);
     assert_int_equal(x.n, 0); /* no done ran for a mismatched answer */
-
-    imap_client_free(&c);
-    imap_client_settle(base);
-    event_base_free(base);
-    SSL_CTX_free(ctx);
-    close(srv);
-    close(ls);
+    fixture_free(&f);
 }
 
 int main(void)
