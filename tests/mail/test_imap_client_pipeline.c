@@ -148,48 +148,52 @@ static void fixture_start(fixture *f, pipe_ctx *x)
     f->c = logged_in(f->base, f->ctx, f->ls, &f->srv, x);
 }
 
+/* A logged-in client with NOOP (done_a) and CHECK (done_b) pipelined: both reach the server
+ * before it answers anything, and nothing more may be sent meanwhile. Their tags out. */
+static void two_in_flight(fixture *f, pipe_ctx *x, char tag1[16], char tag2[16])
+{
+    fixture_start(f, x);
+    assert_int_equal(imap_client_command_next(f->c, "NOOP", done_a, NULL), 0);
+    assert_int_equal(imap_client_command_next(f->c, "CHECK", done_b, NULL), 0);
+    /* two in flight: nothing more until an answer */
+    assert_int_equal(imap_client_command_next(f->c, "NOOP", done_a, NULL), -1);
+    assert_int_equal(imap_client_command(f->c, "NOOP", done_a, NULL), -1);
+    assert_int_equal(imap_client_idle(f->c, done_a, NULL), -1);
+    char lines[1024];
+    pump_until_lines(f->base, f->srv, lines, sizeof(lines), 2);
+    tag_of(lines, tag1, 16);
+    tag_of(strchr(lines, '\n') + 1, tag2, 16);
+    assert_non_null(strstr(lines, " NOOP\r\n"));
+    assert_non_null(strstr(lines, " CHECK\r\n"));
+    assert_string_not_equal(tag1, tag2);
+}
+
+static void answer(fixture *f, const char *tag)
+{
+    char reply[128];
+    snprintf(reply, sizeof(reply), "%s OK done\r\n", tag);
+    send_str(f->srv, reply);
+    pump(f->base);
+}
+
 static void test_R13_two_commands_in_flight_answered_in_order(void **state)
 {
     (void)state;
     pipe_ctx x = {0};
     fixture f;
-    fixture_start(&f, &x);
-    struct event_base *base = f.base;
-    imap_client *c = f.c;
-    int srv = f.srv;
-
-    assert_int_equal(imap_client_command_next(c, "NOOP", done_a, NULL), 0);
-    assert_int_equal(imap_client_command_next(c, "CHECK", done_b, NULL), 0);
-    /* two in flight: nothing more until an answer */
-    assert_int_equal(imap_client_command_next(c, "NOOP", done_a, NULL), -1);
-    assert_int_equal(imap_client_command(c, "NOOP", done_a, NULL), -1);
-    assert_int_equal(imap_client_idle(c, done_a, NULL), -1);
-
-    /* the server has both lines before it answered anything: they were pipelined */
-    char lines[1024], tag1[16], tag2[16];
-    pump_until_lines(base, srv, lines, sizeof(lines), 2);
-    tag_of(lines, tag1, sizeof(tag1));
-    tag_of(strchr(lines, '\n') + 1, tag2, sizeof(tag2));
-    assert_non_null(strstr(lines, " NOOP\r\n"));
-    assert_non_null(strstr(lines, " CHECK\r\n"));
-    assert_string_not_equal(tag1, tag2);
-
-    char reply[128];
-    snprintf(reply, sizeof(reply), "%s OK noop done\r\n", tag1);
-    send_str(srv, reply);
-    pump(base);
+    char tag1[16], tag2[16];
+    two_in_flight(&f, &x, tag1, tag2);
+    answer(&f, tag1);
     assert_int_equal(x.n, 1);
     assert_int_equal(x.order[0], 'A');
     /* one still in flight: one more may go behind it, a plain command may not */
-    assert_int_equal(imap_client_command(c, "NOOP", done_a, NULL), -1);
-    snprintf(reply, sizeof(reply), "%s OK check done\r\n", tag2);
-    send_str(srv, reply);
-    pump(base);
+    assert_int_equal(imap_client_command(f.c, "NOOP", done_a, NULL), -1);
+    answer(&f, tag2);
     assert_int_equal(x.n, 2);
     assert_memory_equal(x.order, "AB", 2);
     assert_int_equal(x.errors, 0);
     /* nothing in flight: an ordinary command is accepted again */
-    assert_int_equal(imap_client_command(c, "NOOP", done_a, NULL), 0);
+    assert_int_equal(imap_client_command(f.c, "NOOP", done_a, NULL), 0);
     fixture_free(&f);
 }
 
@@ -198,19 +202,9 @@ static void test_R13_answer_out_of_order_is_a_protocol_error(void **state)
     (void)state;
     pipe_ctx x = {0};
     fixture f;
-    fixture_start(&f, &x);
-    struct event_base *base = f.base;
-    imap_client *c = f.c;
-    int srv = f.srv;
-
-    assert_int_equal(imap_client_command_next(c, "NOOP", done_a, NULL), 0);
-    assert_int_equal(imap_client_command_next(c, "CHECK", done_b, NULL), 0);
-    char lines[1024], tag2[16], reply[128];
-    pump_until_lines(base, srv, lines, sizeof(lines), 2);
-    tag_of(strchr(lines, '\n') + 1, tag2, sizeof(tag2));
-    snprintf(reply, sizeof(reply), "%s OK check first\r\n", tag2); /* the second's answer first */
-    send_str(srv, reply);
-    pump(base);
+    char tag1[16], tag2[16];
+    two_in_flight(&f, &x, tag1, tag2);
+    answer(&f, tag2); /* the second's answer first */
     assert_int_equal(x.errors, 1);
     assert_int_equal(x.n, 0); /* no done ran for a mismatched answer */
     fixture_free(&f);
