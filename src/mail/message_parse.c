@@ -871,22 +871,10 @@ static char *make_snippet(const char *body)
     int chars = 0, space = 0;
     for (const char *p = body; *p && chars < MSG_SNIPPET_CHARS; p = g_utf8_next_char(p)) {
         unsigned char c = (unsigned char)*p;
-        if (c < 0x80) { /* ASCII without a call: the spaces are those of g_unichar_isspace */
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r') {
-                space = 1;
-                continue;
-            }
-            if (space && sb.len > 0) {
-                strbuf_add(&sb, " ", 1);
-                if (++chars >= MSG_SNIPPET_CHARS) break;
-            }
-            space = 0;
-            strbuf_add(&sb, p, 1);
-            chars++;
-            continue;
-        }
-        gunichar u = g_utf8_get_char(p);
-        if (is_unicode_space(u)) {
+        /* ASCII without a call: its spaces are those of g_unichar_isspace */
+        int is_space = c < 0x80 ? c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+                                : is_unicode_space(g_utf8_get_char(p));
+        if (is_space) {
             space = 1;
             continue;
         }
@@ -895,7 +883,7 @@ static char *make_snippet(const char *body)
             if (++chars >= MSG_SNIPPET_CHARS) break;
         }
         space = 0;
-        strbuf_add(&sb, p, (size_t)g_utf8_skip[(unsigned char)*p]);
+        strbuf_add(&sb, p, c < 0x80 ? 1 : (size_t)g_utf8_skip[c]);
         chars++;
     }
     while (sb.len > 0 && sb.buf[sb.len - 1] == ' ') sb.buf[--sb.len] = '\0';
