@@ -273,8 +273,6 @@ typedef struct sync_batch {
     int stored;
 } sync_batch;
 
-static void free_batch(sync_batch *b);
-
 static void free_msgs(pending_msg *msgs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
