@@ -16,85 +16,34 @@
 #include "store/migrate.h"
 #include "util/embedded.h"
 #include "util/log.h"
+#include "db_fixture.h"
 
 #define NOW "2026-01-01T00:00:00Z"
 
-struct fixture {
-    db *d;
-    char *dir;    /* SQLite: the temporary folder */
-    char *path;   /* SQLite: the database file in it */
-    char *schema; /* PostgreSQL: this run's schema */
-};
-
 /* ---- fixtures ---------------------------------------------------------------------------- */
+
+static int setup(void **state, int pg)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    *state = f;
+    return fixture_open(f, pg, pg ? "mf_test" : "mf_test_db");
+}
 
 static int setup_sqlite(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-    const char *tmp = getenv("TMPDIR");
-    f->dir = xasprintf("%s/mf_test_db.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
-        perror("mkdtemp");
-        return -1;
-    }
-    f->path = xasprintf("%s/test.db", f->dir);
-    char *url = xasprintf("sqlite:%s", f->path);
-    mf_error err = {0};
-    int rc = db_open(url, &f->d, &err);
-    free(url);
-    if (rc < 0) {
-        fprintf(stderr, "cannot open SQLite: %s\n", err.message);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return setup(state, 0);
 }
 
 static int setup_pg(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-    mf_error err = {0};
-    if (db_open(getenv("MAILFLEET_TEST_PG_URL"), &f->d, &err) < 0) {
-        fprintf(stderr, "cannot open PostgreSQL: %s\n", err.message);
-        free(f);
-        return -1;
-    }
-    f->schema = xasprintf("mf_test_%ld_%ld", (long)getpid(), (long)time(NULL));
-    char *sql = xasprintf("CREATE SCHEMA %s; SET search_path TO %s", f->schema, f->schema);
-    int rc = db_exec_script(f->d, sql, &err);
-    free(sql);
-    if (rc < 0) {
-        fprintf(stderr, "cannot create schema: %s\n", err.message);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return setup(state, 1);
 }
 
 static int teardown_group(void **state)
 {
     struct fixture *f = *state;
     if (!f) return 0;
-    if (f->schema) {
-        char *sql = xasprintf("DROP SCHEMA %s CASCADE", f->schema);
-        mf_error err = {0};
-        if (db_exec_script(f->d, sql, &err) < 0)
-            fprintf(stderr, "cannot drop schema %s: %s\n", f->schema, err.message);
-        free(sql);
-    }
-    db_close(&f->d);
-    if (f->path) {
-        const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-            char *p = xasprintf("%s%s", f->path, suffixes[i]);
-            unlink(p);
-            free(p);
-        }
-        rmdir(f->dir);
-    }
-    free(f->schema);
-    free(f->path);
-    free(f->dir);
+    fixture_close(f);
     free(f);
     return 0;
 }

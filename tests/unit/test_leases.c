@@ -19,15 +19,10 @@
 #include "store/migrate.h"
 #include "store/outbox.h"
 #include "util/log.h"
+#include "db_fixture.h"
 
 #define LEASE 30
 static const time_t T0 = 1800000000; /* 2027-01-15 */
-
-struct fixture {
-    db *d;
-    char *dir, *path; /* SQLite */
-    char *schema;     /* PostgreSQL */
-};
 
 static int use_pg;
 
@@ -40,22 +35,7 @@ static int setup(void **state)
 {
     struct fixture *f = xcalloc(1, sizeof(*f));
     mf_error err = {0};
-    if (use_pg) {
-        if (db_open(getenv("MAILFLEET_TEST_PG_URL"), &f->d, &err) < 0) die("open pg", &err);
-        static int seq;
-        f->schema = xasprintf("mf_leases_%ld_%ld_%d", (long)getpid(), (long)time(NULL), seq++);
-        char *sql = xasprintf("CREATE SCHEMA %s; SET search_path TO %s", f->schema, f->schema);
-        if (db_exec_script(f->d, sql, &err) < 0) die("schema", &err);
-        free(sql);
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        f->dir = xasprintf("%s/mf_test_leases.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(f->dir)) fail_msg("mkdtemp");
-        f->path = xasprintf("%s/test.db", f->dir);
-        char *url = xasprintf("sqlite:%s", f->path);
-        if (db_open(url, &f->d, &err) < 0) die("open sqlite", &err);
-        free(url);
-    }
+    if (fixture_open(f, use_pg, "mf_leases") < 0) fail_msg("cannot open the test database");
     if (migrate_up(f->d, NULL, &err) < 0) die("migrate", &err);
     const char *now = "2027-01-15T00:00:00Z";
     if (db_exec(f->d, &err, "INSERT INTO orgs (id, name, created_at) VALUES ('org1', 'Org', ?)",
@@ -83,25 +63,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     if (!f) return 0;
-    mf_error err = {0};
-    if (f->schema) {
-        char *sql = xasprintf("DROP SCHEMA %s CASCADE", f->schema);
-        db_exec_script(f->d, sql, &err);
-        free(sql);
-    }
-    db_close(&f->d);
-    if (f->path) {
-        const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-        for (size_t i = 0; i < 4; i++) {
-            char *p = xasprintf("%s%s", f->path, suffixes[i]);
-            unlink(p);
-            free(p);
-        }
-        rmdir(f->dir);
-    }
-    free(f->schema);
-    free(f->path);
-    free(f->dir);
+    fixture_close(f);
     free(f);
     return 0;
 }
